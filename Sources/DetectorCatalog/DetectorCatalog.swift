@@ -1,1 +1,10 @@
 import PluginAPI
+import PortBlockPlugin
+
+/// Every protocol plugin, one line each, in the order they see a flow's packets.
+/// Protocol plugins come first so that a flow names its protocol rather than its port.
+public enum DetectorCatalog {
+    public static let all: [any Detector.Type] = [
+        PortBlockDetector.self,
+    ]
+}

@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered line output to a file descriptor (stdout, or an event log file).
+public final class LineWriter {
+    private var buffer: [UInt8] = []
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private static let flushThreshold = 64 * 1024
+
+    public init(descriptor: Int32, ownsDescriptor: Bool = false) {
+        self.descriptor = descriptor
+        self.ownsDescriptor = ownsDescriptor
+        buffer.reserveCapacity(LineWriter.flushThreshold)
+    }
+
+    public static var standardOutput: LineWriter { LineWriter(descriptor: 1) }
+
+    /// Opens (creating, appending) a log file, mode 0640.
+    public static func appending(to path: String) -> LineWriter? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        return fd < 0 ? nil : LineWriter(descriptor: fd, ownsDescriptor: true)
+    }
+
+    public func write(line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= LineWriter.flushThreshold { flush() }
+    }
+
+    public func flush() {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                break  // The reader went away (a closed pipe): drop the output rather than spin.
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit {
+        flush()
+        if ownsDescriptor { close(descriptor) }
+    }
+}
