@@ -1,0 +1,8 @@
+/// Every scenario, one line each (or one list per simulator).
+public enum ScenarioCatalog {
+    public static var all: [Scenario] {
+        []
+    }
+
+    public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }
+}
