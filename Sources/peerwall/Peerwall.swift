@@ -1,0 +1,13 @@
+import ArgumentParser
+import Host
+
+@main
+struct Peerwall: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peerwall",
+        abstract: "Keeps peer-to-peer file sharing off a network, from the Linux gateway.",
+        version: PeerwallVersion.current,
+        subcommands: [
+        ]
+    )
+}
