@@ -1,4 +1,5 @@
 import CLibXML2
+import Foundation
 
 /// Process-wide libxml2 set-up and the lock every use of libxml2 goes through.
 ///
@@ -7,7 +8,7 @@ import CLibXML2
 /// handlers we install from leaking into another thread's load, whatever threading libxml2 was
 /// built with.
 enum LibXML2 {
-    private static let lock = PthreadLock()
+    private static let lock = NSLock()
 
     private static let initialized: Bool = {
         xmlInitParser()
