@@ -67,7 +67,8 @@ let package = Package(
         ),
 
         .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "PacketKit"]),
-        .testTarget(name: "HostTests", dependencies: ["Host", "PacketKit", "DetectorCatalog"]),
+        // Fixtures are read from the source tree (located with #filePath), not bundled as resources.
+        .testTarget(name: "HostTests", dependencies: ["Host", "PacketKit", "DetectorCatalog"], exclude: ["Fixtures"]),
         .testTarget(name: "PluginTests",
                     dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators"]
                         + pluginFolders.map { .target(name: "\($0)Plugin") }),

@@ -71,9 +71,6 @@ enum SecureXMLParser {
                 xmlCtxtReadMemory(context, $0, Int32(buffer.count), file, nil, options)
             }
         }
-        if contents.isEmpty {
-            collector.add(line: 0, message: "the file is empty")
-        }
         guard let document else {
             if collector.diagnostics.isEmpty { collector.add(line: 0, message: "not a well-formed XML document") }
             return nil

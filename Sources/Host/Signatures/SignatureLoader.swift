@@ -38,15 +38,16 @@ public enum SignatureLoader {
         return sets
     }
 
-    /// Loads one signature file for the detector `detectorID`. `schemaPath` defaults to
-    /// `peerwall-signatures.xsd` beside the file.
+    /// Loads one signature file for the detector `detectorID`, which defaults to the file's name
+    /// without `.xml`. `schemaPath` defaults to `peerwall-signatures.xsd` beside the file.
     ///
     /// - Throws: `LoadError` with every problem found.
     public static func load(
-        file: String, detectorID: String, schemaPath: String? = nil, matchLimit: UInt32 = PCRE2Pattern.defaultMatchLimit
+        file: String, detectorID: String? = nil, schemaPath: String? = nil, matchLimit: UInt32 = PCRE2Pattern.defaultMatchLimit
     ) throws -> SignatureSet {
         let schema = try XMLSchema(path: schemaPath ?? path(directory(of: file), schemaFileName))
-        return try load(file: file, detectorID: detectorID, schema: schema, matchLimit: matchLimit).get()
+        let id = detectorID ?? detectorID(of: file)
+        return try load(file: file, detectorID: id, schema: schema, matchLimit: matchLimit).get()
     }
 
     /// Loads signatures from `contents` as if read from `file`. For tests and tools that hold the
@@ -101,6 +102,12 @@ public enum SignatureLoader {
     static func path(_ directory: String, _ name: String) -> String {
         if directory.isEmpty { return name }
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// `signatures/fasttrack.xml` → `fasttrack`.
+    static func detectorID(of file: String) -> String {
+        let name = file.split(separator: "/").last.map(String.init) ?? file
+        return name.hasSuffix(".xml") ? String(name.dropLast(4)) : name
     }
 
     static func directory(of file: String) -> String {
