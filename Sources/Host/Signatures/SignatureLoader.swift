@@ -46,7 +46,7 @@ public enum SignatureLoader {
         file: String, detectorID: String? = nil, schemaPath: String? = nil, matchLimit: UInt32 = PCRE2Pattern.defaultMatchLimit
     ) throws -> SignatureSet {
         let schema = try XMLSchema(path: schemaPath ?? path(directory(of: file), schemaFileName))
-        let id = detectorID ?? detectorID(of: file)
+        let id = detectorID ?? SignatureLoader.detectorID(of: file)
         return try load(file: file, detectorID: id, schema: schema, matchLimit: matchLimit).get()
     }
 
