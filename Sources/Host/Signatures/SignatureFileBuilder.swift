@@ -256,6 +256,9 @@ struct SignatureFileBuilder {
     private mutating func value<Value>(_ line: Int, _ result: Result<Value, ValueParser.Message>) -> Value? {
         switch result {
         case let .success(value): return value
+        case let .failure(message) where message.isSyntax:
+            structural(line, message.text)
+            return nil
         case let .failure(message):
             problem(line, message.text)
             return nil

@@ -22,11 +22,14 @@ enum ValueParser {
     }
 
     /// A decimal integer within `range`; `what` names it in the message.
+    /// Text that is not a decimal number at all fails with `isSyntax` set: the schemas already
+    /// reject it, so callers can avoid reporting it twice.
     static func integer(_ text: String, _ what: String, in range: ClosedRange<Int>) -> Result<Int, Message> {
         let trimmed = text.trimmingXMLWhitespace()
-        guard let value = Int(trimmed), range.contains(value) else {
-            return .failure(Message("\(what) '\(trimmed)' is not an integer in \(range.lowerBound)...\(range.upperBound)"))
-        }
+        let digits = trimmed.hasPrefix("+") ? trimmed.dropFirst() : Substring(trimmed)
+        let message = "\(what) '\(trimmed)' is not an integer in \(range.lowerBound)...\(range.upperBound)"
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { return .failure(Message(message, isSyntax: true)) }
+        guard let value = Int(trimmed), range.contains(value) else { return .failure(Message(message)) }
         return .success(value)
     }
 
@@ -120,7 +123,12 @@ enum ValueParser {
     /// A problem with a value, before it is placed at a file and line.
     struct Message: Error, Sendable {
         let text: String
-        init(_ text: String) { self.text = text }
+        /// The value is malformed in a way the schema checks too.
+        let isSyntax: Bool
+        init(_ text: String, isSyntax: Bool = false) {
+            self.text = text
+            self.isSyntax = isSyntax
+        }
     }
 }
 
