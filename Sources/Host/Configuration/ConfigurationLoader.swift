@@ -83,8 +83,8 @@ public enum ConfigurationLoader {
                 return
             }
             if let version = root[attribute: "schema"] {
-                if let number = Int(version.trimmingXMLWhitespace()), supportedSchemaVersions.contains(number) {
-                } else {
+                let number = Int(version.trimmingXMLWhitespace())
+                if !supportedSchemaVersions.contains(where: { $0 == number }) {
                     let supported = supportedSchemaVersions.sorted().map(String.init).joined(separator: ", ")
                     problem(root.line, "unsupported schema version '\(version)' (this peerwall reads \(supported))")
                 }

@@ -32,9 +32,9 @@ struct SignatureFileBuilder {
             structural(root.line, "missing attribute 'detector'")
         }
         if let version = root[attribute: "schema"] {
-            let supported = SignatureLoader.supportedSchemaVersions.sorted().map(String.init).joined(separator: ", ")
-            if let number = Int(version.trimmingXMLWhitespace()), SignatureLoader.supportedSchemaVersions.contains(number) {
-            } else {
+            let number = Int(version.trimmingXMLWhitespace())
+            if !SignatureLoader.supportedSchemaVersions.contains(where: { $0 == number }) {
+                let supported = SignatureLoader.supportedSchemaVersions.sorted().map(String.init).joined(separator: ", ")
                 problem(root.line, "unsupported schema version '\(version)' (this peerwall reads \(supported))")
             }
         } else {
