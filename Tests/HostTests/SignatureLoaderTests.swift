@@ -224,6 +224,12 @@ final class SignatureLoaderTests: XCTestCase {
         XCTAssertEqual(diagnostics.last?.message, "<except ports> needs a side (responder, originator or either)")
     }
 
+    func testProblemsTheSchemaReportsAreNotRepeated() {
+        let diagnostics = invalid("blank-values.xml")
+        XCTAssertEqual(diagnostics.map(\.line), [4, 5], "\(diagnostics)")
+        XCTAssertTrue(diagnostics.allSatisfy { $0.message.contains("[facet 'pattern']") }, "\(diagnostics)")
+    }
+
     func testMissingFile() {
         let path = TestPaths.invalidSignatures + "/no-such-file.xml"
         XCTAssertThrowsError(try SignatureLoader.load(file: path, detectorID: "fasttrack", schemaPath: TestPaths.schema)) { error in

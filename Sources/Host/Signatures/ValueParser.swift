@@ -54,7 +54,7 @@ enum ValueParser {
             }
             ranges.append(low...high)
         }
-        guard !ranges.isEmpty else { return .failure(Message("empty port list")) }
+        guard !ranges.isEmpty else { return .failure(Message("empty port list", isSyntax: true)) }
         return .success(PortSet(ranges))
     }
 
@@ -87,7 +87,7 @@ enum ValueParser {
             case let .failure(message): return .failure(message)
             }
         }
-        guard !blocks.isEmpty else { return .failure(Message("empty address list")) }
+        guard !blocks.isEmpty else { return .failure(Message("empty address list", isSyntax: true)) }
         return .success(blocks)
     }
 
@@ -116,7 +116,7 @@ enum ValueParser {
                 index = next
             }
         }
-        guard !bytes.isEmpty else { return .failure(Message("no bytes given")) }
+        guard !bytes.isEmpty else { return .failure(Message("no bytes given", isSyntax: true)) }
         return .success(bytes)
     }
 
