@@ -143,52 +143,59 @@ public final class PCRE2Pattern: PatternMatcher, @unchecked Sendable {
     }
 
     public func firstMatch(in bytes: UnsafeRawBufferPointer) -> Range<Int>? {
-        // One ovector pair is enough for the whole match; PCRE2 returns 0 ("ovector too small")
-        // but still fills pair 0 when the pattern has groups.
-        guard case let .match(ranges) = search(bytes, pairs: 1), let whole = ranges.first else { return nil }
-        return whole
+        // Reads pair 0 straight from the match data: no array, so the packet path does not allocate.
+        guard case let .matched(matchData, _) = run(bytes, pairs: 1),
+              let ovector = pcre2_get_ovector_pointer_8(matchData) else { return nil }
+        return PCRE2Pattern.range(ovector[0], ovector[1])
     }
 
     public func captures(in bytes: UnsafeRawBufferPointer) -> [Range<Int>?]? {
-        guard case let .match(ranges) = search(bytes, pairs: captureCount + 1) else { return nil }
+        guard case let .match(ranges) = search(in: bytes) else { return nil }
         return ranges
     }
 
     /// The full result of one search, telling a limit hit apart from no match.
     public func search(in bytes: UnsafeRawBufferPointer) -> Outcome {
-        search(bytes, pairs: captureCount + 1)
+        let pairs = captureCount + 1
+        switch run(bytes, pairs: pairs) {
+        case .noMatch:
+            return .noMatch
+        case let .failed(code):
+            return .failed(code: code, message: PCRE2Pattern.message(for: code))
+        case let .matched(matchData, result):
+            guard let ovector = pcre2_get_ovector_pointer_8(matchData) else { return .noMatch }
+            let available = Int(pcre2_get_ovector_count_8(matchData))
+            // A result of 0 means the ovector was too small for every group; what it holds is still valid.
+            let filled = result == 0 ? available : min(Int(result), available)
+            var ranges = [Range<Int>?]()
+            ranges.reserveCapacity(pairs)
+            for pair in 0..<pairs {
+                ranges.append(pair < filled ? PCRE2Pattern.range(ovector[2 * pair], ovector[2 * pair + 1]) : nil)
+            }
+            return .match(ranges)
+        }
     }
 
-    private func search(_ bytes: UnsafeRawBufferPointer, pairs: Int) -> Outcome {
-        guard let matchData = PCRE2MatchDataCache.matchData(pairs: pairs) else {
-            return .failed(code: PCRE2_ERROR_NOMEMORY, message: PCRE2Pattern.message(for: PCRE2_ERROR_NOMEMORY))
-        }
+    private enum RunResult {
+        /// The match data is this thread's; read it before the next search on the thread.
+        case matched(OpaquePointer, Int32)
+        case noMatch
+        case failed(Int32)
+    }
+
+    private func run(_ bytes: UnsafeRawBufferPointer, pairs: Int) -> RunResult {
+        guard let matchData = PCRE2MatchDataCache.matchData(pairs: pairs) else { return .failed(PCRE2_ERROR_NOMEMORY) }
         let subject = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? PCRE2Pattern.emptySubject
         let result = isJITCompiled
             ? pcre2_jit_match_8(code, subject, bytes.count, 0, 0, matchData, matchContext)
             : pcre2_match_8(code, subject, bytes.count, 0, 0, matchData, matchContext)
         if result == PCRE2_ERROR_NOMATCH { return .noMatch }
-        if result < 0 { return .failed(code: result, message: PCRE2Pattern.message(for: result)) }
+        if result < 0 { return .failed(result) }
+        return .matched(matchData, result)
+    }
 
-        guard let ovector = pcre2_get_ovector_pointer_8(matchData) else { return .noMatch }
-        let available = Int(pcre2_get_ovector_count_8(matchData))
-        // A result of 0 means the ovector was too small for every group; what it holds is still valid.
-        let filled = result == 0 ? available : min(Int(result), available)
-        var ranges = [Range<Int>?]()
-        ranges.reserveCapacity(pairs)
-        for pair in 0..<pairs {
-            guard pair < filled else {
-                ranges.append(nil)
-                continue
-            }
-            let start = ovector[2 * pair], end = ovector[2 * pair + 1]
-            if start == PCRE2Pattern.unset || end == PCRE2Pattern.unset || start > end {
-                ranges.append(nil)
-            } else {
-                ranges.append(Int(start)..<Int(end))
-            }
-        }
-        return .match(ranges)
+    private static func range(_ start: Int, _ end: Int) -> Range<Int>? {
+        start == unset || end == unset || start > end ? nil : start..<end
     }
 
     private static let unset = ~(0 as Int)
