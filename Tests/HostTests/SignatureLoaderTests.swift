@@ -360,6 +360,40 @@ final class SignatureLoaderTests: XCTestCase {
         }
     }
 
+    func testABrokenSchemaIsReportedAgainstTheSchemaFile() throws {
+        let directory = try temporaryDirectory()
+        let schema = directory.appendingPathComponent("broken.xsd").path
+        try Data("""
+            <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+              <xs:element name="x" type="xs:noSuchType"/>
+            </xs:schema>
+            """.utf8).write(to: schema.fileURL)
+        XCTAssertThrowsError(try SignatureLoader.load(file: TestPaths.validSignatures + "/fasttrack.xml", schemaPath: schema)) { error in
+            let diagnostics = (error as? LoadError)?.diagnostics ?? []
+            XCTAssertFalse(diagnostics.isEmpty)
+            XCTAssertTrue(diagnostics.allSatisfy { $0.file == schema }, "\(diagnostics)")
+            XCTAssertEqual(diagnostics.first?.line, 2, "\(diagnostics)")
+        }
+    }
+
+    func testMatchLimitReachesEveryPattern() throws {
+        let set = try SignatureLoader.load(file: TestPaths.validSignatures + "/fasttrack.xml", schemaPath: TestPaths.schema, matchLimit: 500)
+        var limits = [UInt32]()
+        for signature in set.signatures {
+            for element in signature.elements {
+                switch element {
+                case let .pattern(matcher, _), let .httpStartLine(matcher):
+                    limits.append((matcher as? PCRE2Pattern)?.matchLimit ?? 0)
+                case let .httpHeader(_, matcher?):
+                    limits.append((matcher as? PCRE2Pattern)?.matchLimit ?? 0)
+                default:
+                    break
+                }
+            }
+        }
+        XCTAssertEqual(limits, [500, 500, 500, 500])
+    }
+
     func testLoadAllNeedsTheSchema() throws {
         let directory = try temporaryDirectory()
         XCTAssertThrowsError(try SignatureLoader.loadAll(directory: directory.path, detectorIDs: ["portblock"])) { error in
