@@ -84,11 +84,11 @@ final class ConfigurationLoaderTests: XCTestCase {
     func testAbsentSettingsKeepWhatTheCallerHad() throws {
         var configuration = Configuration()
         configuration.queues = [3]
-        configuration.eventLogPath = "/tmp/x"
+        configuration.eventLogPath = "/var/log/peerwall/custom.log"
         try ConfigurationLoader.load(path: fixture("minimal.xml"), into: &configuration)
         XCTAssertTrue(configuration.monitorOnly)
         XCTAssertEqual(configuration.queues, [3])
-        XCTAssertEqual(configuration.eventLogPath, "/tmp/x")
+        XCTAssertEqual(configuration.eventLogPath, "/var/log/peerwall/custom.log")
     }
 
     func testSeveralErrorsAreAllReportedAtTheirLines() {
