@@ -1,0 +1,35 @@
+/// A capture file's link-layer header type (the `LINKTYPE_*` registry that pcap and pcapng share).
+/// Any value can be written; the named ones are those the framing helpers and the reader know.
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt32
+
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// BSD loopback: a 4-byte address family in the capturing host's byte order.
+    public static let null = LinkType(rawValue: 0)
+    public static let ethernet = LinkType(rawValue: 1)
+    /// Raw IPv4 or IPv6, told apart by the version nibble.
+    public static let raw = LinkType(rawValue: 101)
+    /// OpenBSD loopback: a 4-byte address family in network byte order.
+    public static let loop = LinkType(rawValue: 108)
+    /// Linux "cooked" capture, version 1 (16-byte header).
+    public static let linuxSLL = LinkType(rawValue: 113)
+    public static let ipv4 = LinkType(rawValue: 228)
+    public static let ipv6 = LinkType(rawValue: 229)
+    /// Linux "cooked" capture, version 2 (20-byte header).
+    public static let linuxSLL2 = LinkType(rawValue: 276)
+
+    public var description: String {
+        switch self {
+        case .null: return "NULL"
+        case .ethernet: return "EN10MB"
+        case .raw: return "RAW"
+        case .loop: return "LOOP"
+        case .linuxSLL: return "LINUX_SLL"
+        case .ipv4: return "IPV4"
+        case .ipv6: return "IPV6"
+        case .linuxSLL2: return "LINUX_SLL2"
+        default: return "linktype \(rawValue)"
+        }
+    }
+}
