@@ -47,6 +47,8 @@ public final class CaptureReader {
 
     private let handle: OpaquePointer
     private var finished = false
+    /// Classic pcap stores seconds in 32 bits, unsigned by its specification.
+    private let hasUnsigned32BitSeconds: Bool
 
     /// Opens a capture. `-` reads standard input, as libpcap does.
     public init(path: String) throws(CaptureError) {
@@ -66,6 +68,7 @@ public final class CaptureReader {
         self.handle = handle
         self.dataLinkType = dataLinkType
         self.linkLayer = linkLayer
+        hasUnsigned32BitSeconds = pcap_major_version(handle) == 2
     }
 
     deinit {
@@ -94,7 +97,11 @@ public final class CaptureReader {
             switch linkLayer.locateIP(in: frame) {
             case .ip(let offset):
                 statistics.ipPackets += 1
-                return Packet(timestamp: Self.timestamp(header.pointee.ts),
+                var time = header.pointee.ts
+                // libpcap sign-extends the field for files in the host's byte order (not for
+                // swapped ones), which would put dates after January 2038 back in 1901.
+                if hasUnsigned32BitSeconds && time.tv_sec < 0 { time.tv_sec = Int(UInt32(truncatingIfNeeded: time.tv_sec)) }
+                return Packet(timestamp: Self.timestamp(time),
                               bytes: UnsafeRawBufferPointer(rebasing: frame[offset...]),
                               wireLength: Int(header.pointee.len), capturedLength: captured, linkHeaderLength: offset)
             case .notIP:
@@ -144,6 +151,6 @@ public final class CaptureReader {
         var message = libpcapMessage
         if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
         if message.isEmpty { message = "cannot be opened" }
-        return CaptureError(path: path, kind: .notACapture, message: "not a pcap or pcapng capture: \(message)")
+        return CaptureError(path: path, kind: .notACapture, message: "not a readable pcap or pcapng capture: \(message)")
     }
 }
