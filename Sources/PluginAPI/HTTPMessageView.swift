@@ -46,7 +46,8 @@ public struct HTTPMessageView: @unchecked Sendable {
     /// The header block: from the first header line up to (not including) the blank line,
     /// or to the end of the bytes when the headers are still incomplete.
     public var headerBlock: UnsafeRawBufferPointer {
-        let end = headerEnd.map { max(headersStart, $0 - 2) } ?? bytes.count
+        // The blank line is "\r\n" or a bare "\n"; only it is left out, never the last header's line end.
+        let end = headerEnd.map { max(headersStart, $0 - (bytes[$0 - 2] == 0x0D ? 2 : 1)) } ?? bytes.count
         guard headersStart <= end else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: bytes[headersStart..<min(end, bytes.count)])
     }

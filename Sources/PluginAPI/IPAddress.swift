@@ -179,7 +179,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
                     groups.append(UInt16(v4 >> 16))
                     groups.append(UInt16(v4 & 0xFFFF))
                 } else {
-                    guard (1...4).contains(field.utf8.count), let g = UInt16(field, radix: 16) else { return nil }
+                    // UInt16(_:radix:) would also take a sign ("+1"), which no address has.
+                    guard (1...4).contains(field.utf8.count), field.utf8.allSatisfy(\.isASCIIHexDigit),
+                          let g = UInt16(field, radix: 16) else { return nil }
                     groups.append(g)
                 }
             }
@@ -202,6 +204,16 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         for i in 4..<8 { l = l << 16 | UInt64(groups[i]) }
         return (h, l)
     }
+}
+
+/// Digits only: Int and UInt16 parsing would also accept a sign.
+private func decimal(_ text: Substring) -> Int? {
+    guard (1...5).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+    return Int(text)
+}
+
+private extension UInt8 {
+    var isASCIIHexDigit: Bool { (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self) }
 }
 
 private extension StringProtocol {
@@ -256,11 +268,11 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
             guard let close = s.firstIndex(of: "]"),
                   let address = IPAddress(s[s.index(after: s.startIndex)..<close]) else { return nil }
             let rest = s[s.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()) else { return nil }
+            guard rest.hasPrefix(":"), let port = decimal(rest.dropFirst()).flatMap(UInt16.init(exactly:)) else { return nil }
             self.init(address, port)
         } else {
             guard let colon = s.lastIndex(of: ":"), let address = IPAddress(s[..<colon]), address.isIPv4,
-                  let port = UInt16(s[s.index(after: colon)...]) else { return nil }
+                  let port = decimal(s[s.index(after: colon)...]).flatMap(UInt16.init(exactly:)) else { return nil }
             self.init(address, port)
         }
     }
@@ -274,12 +286,12 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
 
     public init?(_ text: some StringProtocol) {
         let s = Substring(text)
-        let parts = s.split(separator: "/", maxSplits: 1)
-        guard let address = IPAddress(parts[0]) else { return nil }
+        let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, let address = IPAddress(first) else { return nil }
         let maxLength = address.isIPv4 ? 32 : 128
         var length = maxLength
         if parts.count == 2 {
-            guard let l = Int(parts[1]), (0...maxLength).contains(l) else { return nil }
+            guard let l = decimal(parts[1]), (0...maxLength).contains(l) else { return nil }
             length = l
         }
         self.init(address: address, prefixLength: length)
