@@ -71,7 +71,7 @@ public struct CaptureWriter: Sendable {
             put32(UInt32(captured))
             put32(original)
             bytes += frame[0..<captured]
-            bytes += [UInt8](repeating: 0, count: padding)
+            bytes.appendZeros(padding)
             put32(total)
         }
         frameCount += 1
@@ -101,18 +101,20 @@ public struct CaptureWriter: Sendable {
 
     private mutating func put16(_ value: UInt16) {
         if bigEndian {
-            bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
+            bytes.append(UInt8(value >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: value))
         } else {
-            bytes += [UInt8(value & 0xFF), UInt8(value >> 8)]
+            bytes.append(UInt8(truncatingIfNeeded: value))
+            bytes.append(UInt8(value >> 8))
         }
     }
 
     private mutating func put32(_ value: UInt32) {
         if bigEndian {
             put16(UInt16(value >> 16))
-            put16(UInt16(value & 0xFFFF))
+            put16(UInt16(truncatingIfNeeded: value))
         } else {
-            put16(UInt16(value & 0xFFFF))
+            put16(UInt16(truncatingIfNeeded: value))
             put16(UInt16(value >> 16))
         }
     }

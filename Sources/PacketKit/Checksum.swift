@@ -39,11 +39,20 @@ public enum Checksum {
     /// The unfolded sum of the pseudo-header for a TCP or UDP segment of `length` bytes.
     /// The family follows the addresses: both IPv4 (the 12-byte form) or both IPv6 (the 40-byte form).
     public static func pseudoHeaderSum(source: IPAddress, destination: IPAddress, protocolNumber: UInt8, length: Int) -> UInt64 {
-        var total = sum(source.bytes)
-        total = sum(destination.bytes, initial: total)
+        var total = addressSum(source) &+ addressSum(destination)
         total &+= UInt64(protocolNumber)
         // IPv4 carries a 16-bit length, IPv6 a 32-bit one; added as words both give the same sum.
         total &+= UInt64(UInt32(truncatingIfNeeded: length) >> 16) + UInt64(UInt32(truncatingIfNeeded: length) & 0xFFFF)
+        return total
+    }
+
+    /// The address's words summed straight from its integers, without building its bytes.
+    private static func addressSum(_ address: IPAddress) -> UInt64 {
+        if let v4 = address.v4 { return UInt64(v4 >> 16) + UInt64(v4 & 0xFFFF) }
+        var total: UInt64 = 0
+        for half in [address.high, address.low] {
+            total &+= (half >> 48) + (half >> 32 & 0xFFFF) + (half >> 16 & 0xFFFF) + (half & 0xFFFF)
+        }
         return total
     }
 

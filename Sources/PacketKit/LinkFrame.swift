@@ -42,12 +42,15 @@ public enum LinkFrame {
     public static func ethernet(payload: [UInt8], etherType: UInt16, source: [UInt8] = defaultSourceMAC,
                                 destination: [UInt8] = defaultDestinationMAC, vlanTags: [VLANTag] = []) -> [UInt8] {
         precondition(source.count == 6 && destination.count == 6, "MAC addresses have 6 bytes")
-        var out = destination + source
+        var out = [UInt8]()
+        out.reserveCapacity(14 + 4 * vlanTags.count + payload.count)
+        out += destination
+        out += source
         for tag in vlanTags {
-            out += bigEndian(tag.tpid)
-            out += bigEndian(UInt16(tag.priority & 0x7) << 13 | (tag.id & 0x0FFF))
+            out.appendBigEndian(tag.tpid)
+            out.appendBigEndian(UInt16(tag.priority & 0x7) << 13 | (tag.id & 0x0FFF))
         }
-        out += bigEndian(etherType)
+        out.appendBigEndian(etherType)
         out += payload
         return out
     }

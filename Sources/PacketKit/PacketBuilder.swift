@@ -123,7 +123,10 @@ public enum PacketBuilder {
         precondition(length <= 65_535, "UDP payload too large")
         var segment = [UInt8]()
         segment.reserveCapacity(length)
-        segment += bigEndian(source.port) + bigEndian(destination.port) + bigEndian(UInt16(length)) + [0, 0]
+        segment.appendBigEndian(source.port)
+        segment.appendBigEndian(destination.port)
+        segment.appendBigEndian(UInt16(length))
+        segment.appendZeros(2)
         segment += payload
         let checksum = Checksum.transport(source: source.address, destination: destination.address,
                                           protocolNumber: Transport.udp.rawValue, segment: segment)
@@ -146,18 +149,26 @@ public enum PacketBuilder {
     public static func tcp(from source: Endpoint, to destination: Endpoint, flags: TCPFlags, seq: UInt32, ack: UInt32 = 0,
                            payload: [UInt8] = [], window: UInt16 = 65_535, mss: UInt16? = nil, options: [UInt8] = [],
                            ip fields: IPFields) -> [UInt8] {
-        var optionBytes = [UInt8]()
-        if let mss { optionBytes += [2, 4] + bigEndian(mss) }
-        optionBytes += options
-        optionBytes += [UInt8](repeating: 0, count: (4 - optionBytes.count % 4) % 4)
-        precondition(optionBytes.count <= 40, "TCP options longer than 40 bytes")
-        let headerLength = 20 + optionBytes.count
+        let unpadded = (mss == nil ? 0 : 4) + options.count
+        let optionLength = (unpadded + 3) & ~3
+        precondition(optionLength <= 40, "TCP options longer than 40 bytes")
+        let headerLength = 20 + optionLength
         var segment = [UInt8]()
         segment.reserveCapacity(headerLength + payload.count)
-        segment += bigEndian(source.port) + bigEndian(destination.port) + bigEndian(seq) + bigEndian(ack)
-        segment += [UInt8(headerLength / 4) << 4, flags.rawValue]
-        segment += bigEndian(window) + [0, 0, 0, 0]  // checksum, urgent pointer
-        segment += optionBytes
+        segment.appendBigEndian(source.port)
+        segment.appendBigEndian(destination.port)
+        segment.appendBigEndian(seq)
+        segment.appendBigEndian(ack)
+        segment.append(UInt8(headerLength / 4) << 4)
+        segment.append(flags.rawValue)
+        segment.appendBigEndian(window)
+        segment.appendZeros(4)  // checksum, urgent pointer
+        if let mss {
+            segment += [2, 4]
+            segment.appendBigEndian(mss)
+        }
+        segment += options
+        segment.appendZeros(optionLength - unpadded)
         segment += payload
         let checksum = Checksum.transport(source: source.address, destination: destination.address,
                                           protocolNumber: Transport.tcp.rawValue, segment: segment)
@@ -190,10 +201,15 @@ public enum PacketBuilder {
         let flagsAndOffset = (fields.dontFragment ? 0x4000 : 0) | (fields.moreFragments ? 0x2000 : 0) | (fields.fragmentOffset & 0x1FFF)
         var out = [UInt8]()
         out.reserveCapacity(totalLength)
-        out += [0x40 | UInt8(headerLength / 4), fields.typeOfService]
-        out += bigEndian(UInt16(totalLength)) + bigEndian(fields.identification) + bigEndian(UInt16(flagsAndOffset))
+        out.append(0x40 | UInt8(headerLength / 4))
+        out.append(fields.typeOfService)
+        out.appendBigEndian(UInt16(totalLength))
+        out.appendBigEndian(fields.identification)
+        out.appendBigEndian(UInt16(flagsAndOffset))
         out += [fields.ttl, protocolNumber, 0, 0]
-        out += source.bytes + destination.bytes + options
+        out.append(source)
+        out.append(destination)
+        out += options
         let checksum = out.withUnsafeBytes { Checksum.internet($0) }
         out[10] = UInt8(checksum >> 8)
         out[11] = UInt8(checksum & 0xFF)
@@ -214,9 +230,11 @@ public enum PacketBuilder {
         let first = UInt32(6) << 28 | UInt32(fields.typeOfService) << 20 | (fields.flowLabel & 0xF_FFFF)
         var out = [UInt8]()
         out.reserveCapacity(40 + payloadLength)
-        out += bigEndian(first) + bigEndian(UInt16(payloadLength))
+        out.appendBigEndian(first)
+        out.appendBigEndian(UInt16(payloadLength))
         out += [headers.first?.headerType ?? protocolNumber, fields.ttl]
-        out += source.bytes + destination.bytes
+        out.append(source)
+        out.append(destination)
         out += extensions
         out += payload
         return out
@@ -227,4 +245,33 @@ public enum PacketBuilder {
 
 @inline(__always) func bigEndian(_ value: UInt32) -> [UInt8] {
     [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
+}
+
+// Appending in place: generators build millions of packets, and a temporary array per field
+// made that several times slower.
+extension Array where Element == UInt8 {
+    @inline(__always) mutating func appendBigEndian(_ value: UInt16) {
+        append(UInt8(value >> 8))
+        append(UInt8(truncatingIfNeeded: value))
+    }
+
+    @inline(__always) mutating func appendBigEndian(_ value: UInt32) {
+        appendBigEndian(UInt16(value >> 16))
+        appendBigEndian(UInt16(truncatingIfNeeded: value))
+    }
+
+    @inline(__always) mutating func appendZeros(_ count: Int) {
+        for _ in 0..<Swift.max(0, count) { append(0) }
+    }
+
+    mutating func append(_ address: IPAddress) {
+        if let v4 = address.v4 {
+            appendBigEndian(v4)
+        } else {
+            appendBigEndian(UInt32(truncatingIfNeeded: address.high >> 32))
+            appendBigEndian(UInt32(truncatingIfNeeded: address.high))
+            appendBigEndian(UInt32(truncatingIfNeeded: address.low >> 32))
+            appendBigEndian(UInt32(truncatingIfNeeded: address.low))
+        }
+    }
 }
