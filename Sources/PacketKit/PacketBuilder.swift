@@ -88,7 +88,7 @@ public enum PacketBuilder {
         }
     }
 
-    /// The largest IP packet either family can carry without a jumbogram.
+    /// The largest packet `build(_:)` makes: IPv4's limit, kept for IPv6 too so a reply fits either path.
     public static let maximumPacketLength = 65_535
 
     // MARK: Packet-path entry

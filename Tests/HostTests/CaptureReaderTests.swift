@@ -79,7 +79,7 @@ final class CaptureReaderTests: XCTestCase {
     func testEveryLinkTypeAndFormatRoundTrips() throws {
         let packets = samplePackets()
         let times = sampleTimes(packets.count)
-        let linkTypes: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, LinkType(rawValue: 12)]
+        let linkTypes: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, LinkType(rawValue: 12), LinkType(rawValue: 14)]
         let formats: [CaptureWriter.Format] = [.pcap, .pcapNanoseconds, .pcapng]
         for format in formats {
             for linkType in linkTypes {
