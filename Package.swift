@@ -49,6 +49,8 @@ let package = Package(
         ),
         .target(name: "DetectorCatalog", dependencies: ["PluginAPI"] + pluginFolders.map { .target(name: "\($0)Plugin") }),
         .target(name: "Simulators", dependencies: ["PluginAPI", "PacketKit"]),
+        // The real engine with the shipped signatures and a driven clock, for tests.
+        .target(name: "EngineTestKit", dependencies: ["Host", "PacketKit", "DetectorCatalog", "PluginAPI"]),
 
         .executableTarget(
             name: "peerwall",
@@ -68,11 +70,11 @@ let package = Package(
 
         .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "PacketKit"]),
         // Fixtures are read from the source tree (located with #filePath), not bundled as resources.
-        .testTarget(name: "HostTests", dependencies: ["Host", "PacketKit", "DetectorCatalog"], exclude: ["Fixtures"]),
+        .testTarget(name: "HostTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "EngineTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "PluginTests",
-                    dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators"]
+                    dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators", "EngineTestKit"]
                         + pluginFolders.map { .target(name: "\($0)Plugin") }),
-        .testTarget(name: "GoldenTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators", "EngineTestKit"]),
     ] + pluginTargets,
     swiftLanguageModes: [.v6]
 )

@@ -8,6 +8,8 @@ struct Peerwall: ParsableCommand {
         abstract: "Keeps peer-to-peer file sharing off a network, from the Linux gateway.",
         version: PeerwallVersion.current,
         subcommands: [
+            ReplayCommand.self,
+            CheckCommand.self,
         ]
     )
 }

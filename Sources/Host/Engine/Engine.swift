@@ -28,6 +28,8 @@ public final class Engine: HostQueries {
     /// The time of the last packet or timer advance.
     public private(set) var now = Timestamp.zero
     private var nextHousekeeping: Timestamp?
+    /// When the next probe or lock expiry is due.
+    private var lockDeadline: Timestamp?
     private static let housekeepingInterval = Seconds(1)
 
     /// Signature ids seen in findings, so flows store a small index instead of a string.
@@ -252,9 +254,15 @@ public final class Engine: HostQueries {
 
     private func advance(to time: Timestamp, outbound: inout [OutboundPacket]) {
         if time > now { now = time }
+        // Locks run to the microsecond: probes and expiries happen when due, not on the next sweep.
+        if let deadline = lockDeadline, deadline <= now { runLockTimers(outbound: &outbound) }
         if let next = nextHousekeeping, now < next { return }
         nextHousekeeping = now + Engine.housekeepingInterval
         while let slot = flows.expired(at: now) { endFlow(slot, ending: "timeout", at: nil) }
+        learned.expire(at: now)
+    }
+
+    private func runLockTimers(outbound: inout [OutboundPacket]) {
         for (client, probe) in locks.takeDueProbes(at: now) {
             guard let source = gatewayAddress(client) else { continue }
             let packet = OutboundPacket(udpFrom: Endpoint(source, probe.sourcePort), to: Endpoint(client, probe.clientPort),
@@ -265,7 +273,7 @@ public final class Engine: HostQueries {
         for lock in locks.takeExpired(at: now) {
             sink.emit(.unlock(UnlockEvent(timestamp: lock.until, client: lock.client, reason: "expired", lockedAt: lock.lockedAt)))
         }
-        learned.expire(at: now)
+        lockDeadline = locks.nextDeadline()
     }
 
     /// Ends every flow (end of input or shutdown) and writes the stats record.
@@ -282,6 +290,7 @@ public final class Engine: HostQueries {
     @discardableResult
     public func unlock(_ client: IPAddress) -> Bool {
         guard let lock = locks.unlock(client) else { return false }
+        lockDeadline = locks.nextDeadline()
         sink.emit(.unlock(UnlockEvent(timestamp: now, client: client, reason: "operator", lockedAt: lock.lockedAt)))
         return true
     }
@@ -410,6 +419,7 @@ public final class Engine: HostQueries {
                 }
             case .lock(let request):
                 guard !configuration.isNeverBlocked(request.client), configuration.isLAN(request.client) || !configuration.isLAN(client) else { continue }
+                defer { lockDeadline = locks.nextDeadline() }
                 switch locks.arm(request, at: time) {
                 case .locked(let lock)?:
                     counters.locks += 1
