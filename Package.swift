@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "PluginTests",
                     dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators", "EngineTestKit"]
                         + pluginFolders.map { .target(name: "\($0)Plugin") }),
-        .testTarget(name: "GoldenTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators", "EngineTestKit"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators"], exclude: ["Captures"]),
     ] + pluginTargets,
     swiftLanguageModes: [.v6]
 )

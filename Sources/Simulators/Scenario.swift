@@ -1,3 +1,4 @@
+import PacketKit
 import PluginAPI
 
 /// One packet of a generated capture: when it was seen and the IP packet itself.
@@ -14,19 +15,41 @@ public struct CaptureFrame: Sendable, Equatable {
 /// A named, deterministic traffic scenario: the packet-generator face of a simulator. The golden
 /// captures under `Tests/GoldenTests/Captures` and the demo capture are written from these.
 public struct Scenario: Sendable {
-    /// `<plugin-id>-<behaviour>`, e.g. `fasttrack-session`; also the capture's file name.
+    /// `<group>-<behaviour>`, e.g. `fasttrack-session`: the golden capture is
+    /// `Tests/GoldenTests/Captures/<group>/<name>.pcap`.
     public let name: String
     public let summary: String
-    /// The LAN ranges the scenario assumes (nil: the defaults).
-    public let lanRanges: [String]?
-    public let make: @Sendable () -> [CaptureFrame]
+    /// The link layer its capture is written with.
+    public let linkType: LinkType
+    /// True for scenarios whose size the caller chooses; they have no golden capture.
+    public let isSized: Bool
+    private let generate: @Sendable (Int?) -> [CaptureFrame]
 
-    public init(name: String, summary: String, lanRanges: [String]? = nil, make: @escaping @Sendable () -> [CaptureFrame]) {
+    public init(name: String, summary: String, linkType: LinkType = .ethernet, make: @escaping @Sendable () -> [CaptureFrame]) {
         self.name = name
         self.summary = summary
-        self.lanRanges = lanRanges
-        self.make = make
+        self.linkType = linkType
+        isSized = false
+        generate = { _ in make() }
     }
+
+    /// A scenario whose size the caller chooses (a benchmark's traffic mix).
+    public init(name: String, summary: String, linkType: LinkType = .ethernet, defaultSize: Int,
+                make: @escaping @Sendable (Int) -> [CaptureFrame]) {
+        self.name = name
+        self.summary = summary
+        self.linkType = linkType
+        isSized = true
+        generate = { size in make(size ?? defaultSize) }
+    }
+
+    public func make() -> [CaptureFrame] { generate(nil) }
+
+    /// The folder of its golden capture: the name up to the first dash.
+    public var group: String { String(name.prefix { $0 != "-" }) }
+
+    /// For sized scenarios, about `size` packets; others ignore the size.
+    public func make(sized size: Int) -> [CaptureFrame] { generate(size) }
 }
 
 /// A small deterministic random generator (SplitMix64), so generated captures are identical
