@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "peerwall", targets: ["peerwall"]),
         .executable(name: "peerwall-sim", targets: ["peerwall-sim"]),
+        .executable(name: "peerwall-bench", targets: ["peerwall-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,6 +68,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "peerwall-bench", dependencies: ["Host", "DetectorCatalog", "PacketKit"]),
 
         .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "PacketKit"]),
         // Fixtures are read from the source tree (located with #filePath), not bundled as resources.

@@ -2,16 +2,19 @@ import PluginAPI
 
 extension EngineEvent {
     /// The event as one line of JSON: the replay output contract and the live event log.
-    public var jsonLine: String {
+    public var jsonLine: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The same line as UTF-8 bytes, without a line end.
+    public var jsonBytes: [UInt8] {
         var line = JSONLine()
         switch self {
         case .flow(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "flow")
             line.add("proto", e.transport.description)
-            line.add("src_ip", e.source.address.description)
+            line.add("src_ip", e.source.address)
             line.add("src_port", e.source.port)
-            line.add("dest_ip", e.destination.address.description)
+            line.add("dest_ip", e.destination.address)
             line.add("dest_port", e.destination.port)
             line.add("app_proto", e.appProto)
             line.add("verdict", e.verdict.pastTense)
@@ -21,16 +24,16 @@ extension EngineEvent {
             line.add("bytes_toserver", e.bytesToServer)
             line.add("bytes_toclient", e.bytesToClient)
             line.add("dropped_pkts", e.droppedPackets)
-            line.add("start", e.start.iso8601)
-            line.add("end", e.end.iso8601)
+            line.add("start", e.start)
+            line.add("end", e.end)
             line.add("ending", e.ending)
         case .alert(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "alert")
             line.add("proto", e.transport.description)
-            line.add("src_ip", e.source.address.description)
+            line.add("src_ip", e.source.address)
             line.add("src_port", e.source.port)
-            line.add("dest_ip", e.destination.address.description)
+            line.add("dest_ip", e.destination.address)
             line.add("dest_port", e.destination.port)
             line.add("client", e.client.description)
             var alert = JSONLine()
@@ -39,47 +42,45 @@ extension EngineEvent {
             alert.add("action", e.action == .accept ? "alert" : e.action.pastTense)
             alert.add("verdict", e.verdict.pastTense)
             if !e.facts.isEmpty {
-                var facts = JSONLine()
-                for fact in e.facts { facts.add(fact.key, fact.value) }
-                alert.add("facts", object: facts)
+                alert.add("facts", pairs: e.facts.map { ($0.key, $0.value) })
             }
             line.add("alert", object: alert)
         case .learn(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "learn")
             line.add("ip", e.address.description)
             line.add("port", e.port)
             line.add("list", e.list)
             line.add("origin", e.origin)
-            line.add("expiry", e.expires.iso8601)
+            line.add("expiry", e.expires)
             line.add("refreshed", e.refreshed)
         case .lock(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "lock")
             line.add("client", e.client.description)
-            line.add("until", e.until.iso8601)
+            line.add("until", e.until)
             line.add("reason", e.reason)
             line.add("rearmed", e.rearmed)
         case .unlock(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "unlock")
             line.add("client", e.client.description)
-            line.add("until", e.timestamp.iso8601)
+            line.add("until", e.timestamp)
             line.add("reason", e.reason)
-            line.add("locked_at", e.lockedAt.iso8601)
+            line.add("locked_at", e.lockedAt)
         case .inject(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "inject")
             line.add("kind", e.kind)
             line.add("plugin", e.plugin)
             line.add("proto", e.packet.transport.description)
-            line.add("src_ip", e.packet.source.address.description)
+            line.add("src_ip", e.packet.source.address)
             line.add("src_port", e.packet.source.port)
-            line.add("dest_ip", e.packet.destination.address.description)
+            line.add("dest_ip", e.packet.destination.address)
             line.add("dest_port", e.packet.destination.port)
             line.add("payload_len", e.packet.payload.count)
         case .stats(let e):
-            line.add("timestamp", e.timestamp.iso8601)
+            line.add("timestamp", e.timestamp)
             line.add("event_type", "stats")
             var stats = JSONLine()
             stats.add("packets", e.packets)
@@ -98,6 +99,6 @@ extension EngineEvent {
             stats.add("signatures", counts: e.perSignature)
             line.add("stats", object: stats)
         }
-        return line.finished
+        return line.finishedBytes
     }
 }

@@ -23,8 +23,10 @@ public final class LineWriter {
         return fd < 0 ? nil : LineWriter(descriptor: fd, ownsDescriptor: true)
     }
 
-    public func write(line: String) {
-        buffer.append(contentsOf: line.utf8)
+    public func write(line: String) { write(line: Array(line.utf8)) }
+
+    public func write(line: [UInt8]) {
+        buffer.append(contentsOf: line)
         buffer.append(0x0A)
         if buffer.count >= LineWriter.flushThreshold { flush() }
     }
@@ -32,7 +34,10 @@ public final class LineWriter {
     public func flush() {
         var offset = 0
         while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = buffer.withUnsafeBytes { all in
+                let rest = UnsafeRawBufferPointer(rebasing: all[offset...])
+                return Glibc.write(descriptor, rest.baseAddress, rest.count)
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 break  // The reader went away (a closed pipe): drop the output rather than spin.
