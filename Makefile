@@ -35,6 +35,7 @@ release: deps
 	$(SWIFT) build -c release
 
 test: deps
+	$(SWIFT) build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(SWIFT) run peerwall check --signatures signatures
