@@ -4,10 +4,15 @@ import PluginAPI
 public struct PacketDecision: Sendable {
     public var verdict: Verdict
     public var outbound: [OutboundPacket]
+    /// True when every later packet of this flow would be accepted without being inspected: no
+    /// plugin still wants the flow and nothing dropped it. A live host may then let the kernel
+    /// pass the rest of the flow (a connection mark) instead of queueing it.
+    public var flowSettled: Bool
 
-    public init(verdict: Verdict, outbound: [OutboundPacket] = []) {
+    public init(verdict: Verdict, outbound: [OutboundPacket] = [], flowSettled: Bool = false) {
         self.verdict = verdict
         self.outbound = outbound
+        self.flowSettled = flowSettled
     }
 }
 
@@ -241,7 +246,18 @@ public final class Engine: HostQueries {
         }
         flows[slot] = flow
         flows.touch(slot, at: time, timeoutClass: timeoutClass)
-        return PacketDecision(verdict: final, outbound: outbound)
+        let settled = verdict == .accept && !flow.stickyDrop && !stillInspected(flow, after: packetIndex)
+        return PacketDecision(verdict: final, outbound: outbound, flowSettled: settled)
+    }
+
+    /// True when some plugin will still be shown the flow's next packet.
+    private func stillInspected(_ flow: FlowRecord, after packetIndex: Int) -> Bool {
+        guard flow.activeDetectors != 0 else { return false }
+        if flow.keepInspecting & flow.activeDetectors != 0 { return true }
+        for (i, detector) in detectors.slots.enumerated() where flow.activeDetectors & (UInt32(1) << UInt32(i)) != 0 {
+            if packetIndex + 1 < detector.descriptor.packetLimit { return true }
+        }
+        return false
     }
 
     /// Runs the timers up to `time`: flow expiry, lock expiry and probes, learned-entry expiry.
