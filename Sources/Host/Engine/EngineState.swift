@@ -114,3 +114,10 @@ extension Engine {
     /// The engine's counters as a stats record.
     public var counterSnapshot: StatsEvent { statsEvent() }
 }
+
+extension Engine {
+    /// The loaded plugins' ids, in catalog order.
+    public var detectorIDs: [String] { detectors.ids }
+    /// Each loaded plugin's signature file revision.
+    public var detectorRevisions: [String: String] { detectors.revisions }
+}
