@@ -10,6 +10,13 @@ struct Peerwall: ParsableCommand {
         subcommands: [
             ReplayCommand.self,
             CheckCommand.self,
+            RunCommand.self,
+            RulesCommand.self,
+            StatusCommand.self,
+            ExplainCommand.self,
+            UnlockCommand.self,
+            ForgetCommand.self,
+            ReloadCommand.self,
         ]
     )
 }
