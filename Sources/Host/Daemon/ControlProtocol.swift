@@ -16,7 +16,7 @@ public enum ControlRequest: Sendable, Equatable {
 
     /// Parses one request line; the error text goes back to the client.
     public static func parse(_ line: String) -> Result<ControlRequest, ControlProtocolError> {
-        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })
+        let words = line.split(whereSeparator: \.isWhitespace)
         guard let verb = words.first?.lowercased() else { return .failure(ControlProtocolError("empty request")) }
         func address() -> Result<IPAddress, ControlProtocolError> {
             guard words.count == 2 else { return .failure(ControlProtocolError("usage: \(verb) IP")) }
