@@ -95,6 +95,36 @@ final class LiveQueueTests: XCTestCase {
         XCTAssertTrue(events.contains(#""reason":"signature:portblock.fasttrack""#), "no dropped flow in the event log")
     }
 
+    func testRejectedConnectionIsRefusedAtOnceByAnInjectedReset() throws {
+        // The shipped port-block file with its FastTrack entry turned from drop into reject.
+        let signatures = scratch + "/signatures"
+        try FileManager.default.createDirectory(atPath: signatures, withIntermediateDirectories: true)
+        for name in ["peerwall-signatures.xsd", "portblock.xml"] {
+            var text = try String(contentsOfFile: TestPaths.shippedSignatures + "/" + name, encoding: .utf8)
+            if name == "portblock.xml" {
+                text = text.replacingOccurrences(of: #"id="portblock.fasttrack" transport="any" direction="any" action="drop""#,
+                                                 with: #"id="portblock.fasttrack" transport="any" direction="any" action="reject""#)
+                XCTAssertTrue(text.contains(#"action="reject""#), "the shipped port-block file changed shape")
+            }
+            try text.write(toFile: signatures + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let socket = scratch + "/control.sock"
+        try startDaemon(["--lan", "10.99.1.0/24", "--lan", "fd00:99:1::/64", "--signatures", signatures,
+                         "--state-dir", scratch + "/state", "--control-socket", socket, "--manage-rules"])
+        try waitForControlSocket(socket)
+        for server in ["10.99.2.2", "fd00:99:2::2"] {
+            let client = try Namespace.socket(lan, server, type: SOCK_STREAM)
+            defer { close(client.fd) }
+            client.setTimeout(milliseconds: 3000)
+            XCTAssertFalse(client.connect(to: server, port: 1214))
+            XCTAssertEqual(errno, ECONNREFUSED, "\(server): expected a reset, got \(String(cString: strerror(errno)))")
+        }
+        // The reset reaches the client inside the daemon's sendto: the counter follows a moment later.
+        XCTAssertTrue(waitUntil(seconds: 5) { ((try? ControlClient.send(.status, socketPath: socket))?.status?.injected ?? 0) >= 2 },
+                      "fewer than two resets counted as sent")
+        XCTAssertEqual(try XCTUnwrap(try ControlClient.send(.status, socketPath: socket).status).injectFailures, 0)
+    }
+
     // MARK: Namespaces
 
     private func buildNamespaces() throws {
