@@ -34,7 +34,7 @@ public final class Engine: HostQueries {
     public private(set) var now = Timestamp.zero
     private var nextHousekeeping: Timestamp?
     /// When the next probe or lock expiry is due.
-    private var lockDeadline: Timestamp?
+    var lockDeadline: Timestamp?
     private static let housekeepingInterval = Seconds(1)
 
     /// Signature ids seen in findings, so flows store a small index instead of a string.

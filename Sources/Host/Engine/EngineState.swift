@@ -87,6 +87,7 @@ extension Engine {
                                                probe: saved.probe, probeSent: saved.probeSent, arms: saved.arms))
             outcome.locks += 1
         }
+        lockDeadline = locks.nextDeadline()
         return outcome
     }
 
