@@ -70,9 +70,9 @@ let package = Package(
         ),
         .executableTarget(name: "peerwall-bench", dependencies: ["Host", "DetectorCatalog", "PacketKit"]),
 
-        .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "PacketKit"]),
+        .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "PacketKit", "Simulators"]),
         // Fixtures are read from the source tree (located with #filePath), not bundled as resources.
-        .testTarget(name: "HostTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "EngineTestKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "HostTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "EngineTestKit", "Simulators"], exclude: ["Fixtures"]),
         .testTarget(name: "PluginTests",
                     dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators", "EngineTestKit"]
                         + pluginFolders.map { .target(name: "\($0)Plugin") }),

@@ -1,4 +1,5 @@
 import Foundation
+import Simulators
 import XCTest
 import PacketKit
 import PluginAPI
@@ -301,7 +302,7 @@ final class CaptureReaderTests: XCTestCase {
 
     /// Damaged captures never trap the reader: each read ends cleanly or with a 65-class error.
     func testRandomlyDamagedCapturesNeverTrap() throws {
-        var rng = SplitMix64(seed: 0xCAB7_0001)
+        var rng = SimulationRandom(seed: 0xCAB7_0001)
         let packets = samplePackets()
         let path = temporaryPath()
         for round in 0..<300 {

@@ -1,3 +1,4 @@
+import Simulators
 import XCTest
 import PacketKit
 import PluginAPI
@@ -110,7 +111,7 @@ final class LinkLayerTests: XCTestCase {
 
     /// Random frames never trap and every IP offset lies within the frame.
     func testRandomFramesStayInBounds() {
-        var rng = SplitMix64(seed: 0x5EED_0001)
+        var rng = SimulationRandom(seed: 0x5EED_0001)
         let layers: [LinkLayer] = [.ethernet, .rawIP, .ipv4, .ipv6, .linuxSLL, .linuxSLL2, .null, .loop]
         let interesting: [UInt16] = [0x0800, 0x86DD, 0x8100, 0x88A8, 0x9100, 0x8864, 0x0806]
         for _ in 0..<20_000 {

@@ -1,5 +1,6 @@
 import PacketKit
 import PluginAPI
+import Simulators
 import XCTest
 
 /// Checksums against published and hand-computed vectors, and against a second, deliberately
@@ -64,7 +65,7 @@ final class ChecksumTests: XCTestCase {
 
     /// Every builder output carries checksums the reference implementation agrees with.
     func testBuilderChecksumsMatchReference() {
-        var rng = SplitMix64(seed: 0xC4EC_0001)
+        var rng = SimulationRandom(seed: 0xC4EC_0001)
         let v4 = (Endpoint("192.0.2.1:1024")!, Endpoint("198.51.100.200:6346")!)
         let v6 = (Endpoint("[2001:db8:1::ab]:1024")!, Endpoint("[2001:db8:ff::1]:6346")!)
         for round in 0..<2000 {

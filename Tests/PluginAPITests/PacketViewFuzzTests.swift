@@ -1,6 +1,7 @@
 import Foundation
 import PacketKit
 import PluginAPI
+import Simulators
 import XCTest
 
 /// Random and mutated packets: the parser must never trap, and every view it returns must lie
@@ -53,7 +54,7 @@ final class PacketViewFuzzTests: XCTestCase {
     }
 
     func testRandomAndMutatedPackets() {
-        var rng = SplitMix64(seed: 0xF022_2026)
+        var rng = SimulationRandom(seed: 0xF022_2026)
         let seeds = seeds()
         let started = Date()
         var parsedPackets = 0

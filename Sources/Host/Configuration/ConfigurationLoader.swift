@@ -66,36 +66,37 @@ public enum ConfigurationLoader {
 
     /// Walks the validated tree. Kept private to the loader: it is the file format, nothing more.
     private struct Builder {
-        let file: String
         var configuration: Configuration
-        var diagnostics = [Diagnostic]()
-        /// What the schema reports as well; shown only if it did not.
-        var structuralDiagnostics = [Diagnostic]()
+        /// Problems found; the structural ones (which the schema reports too) are shown only if it did not.
+        var log: DiagnosticLog
+
+        var diagnostics: [Diagnostic] { log.problems }
+        var structuralDiagnostics: [Diagnostic] { log.structural }
 
         init(file: String, configuration: Configuration) {
-            self.file = file
+            log = DiagnosticLog(file: file)
             self.configuration = configuration
         }
 
         mutating func apply(_ root: ParsedElement) {
             guard root.name == "peerwall", root.namespace == ConfigurationLoader.namespace else {
-                structural(root.line, "the root element must be <peerwall> in namespace \(ConfigurationLoader.namespace)")
+                log.structural(root.line, "the root element must be <peerwall> in namespace \(ConfigurationLoader.namespace)")
                 return
             }
             if let version = root[attribute: "schema"] {
                 let number = Int(version.trimmingXMLWhitespace())
                 if !supportedSchemaVersions.contains(where: { $0 == number }) {
                     let supported = supportedSchemaVersions.sorted().map(String.init).joined(separator: ", ")
-                    problem(root.line, "unsupported schema version '\(version)' (this peerwall reads \(supported))")
+                    log.problem(root.line, "unsupported schema version '\(version)' (this peerwall reads \(supported))")
                 }
             } else {
-                structural(root.line, "missing attribute 'schema'")
+                log.structural(root.line, "missing attribute 'schema'")
             }
 
             var seen = [String: Int]()
             for element in root.children {
                 if let first = seen[element.name] {
-                    structural(element.line, "<\(element.name)> is already set at line \(first)")
+                    log.structural(element.line, "<\(element.name)> is already set at line \(first)")
                     continue
                 }
                 seen[element.name] = element.line
@@ -110,7 +111,7 @@ public enum ConfigurationLoader {
                 if let ranges = ranges(element), !ranges.isEmpty {
                     configuration.lanRanges = ranges
                 } else if element.children(named: "range").isEmpty {
-                    structural(element.line, "<lan> needs at least one <range>")
+                    log.structural(element.line, "<lan> needs at least one <range>")
                 }
             case "neverBlock":
                 if let ranges = ranges(element) { configuration.neverBlock = ranges }
@@ -122,7 +123,7 @@ public enum ConfigurationLoader {
                 if let value = Configuration.Refusal(rawValue: text) {
                     configuration.refusal = value
                 } else {
-                    structural(element.line, "refusal '\(text)' is not drop or reset")
+                    log.structural(element.line, "refusal '\(text)' is not drop or reset")
                 }
             case "signatureDirectory":
                 if let value = path(element) { configuration.signatureDirectory = value }
@@ -150,14 +151,14 @@ public enum ConfigurationLoader {
                 var addresses = [IPAddress]()
                 for child in element.children {
                     guard child.name == "address" else {
-                        structural(child.line, "unexpected element <\(child.name)> in <gatewayAddresses>")
+                        log.structural(child.line, "unexpected element <\(child.name)> in <gatewayAddresses>")
                         continue
                     }
-                    if let address = value(child.line, ValueParser.address(child.text)) { addresses.append(address) }
+                    if let address = log.value(child.line, ValueParser.address(child.text)) { addresses.append(address) }
                 }
                 configuration.gatewayAddresses = addresses
             default:
-                structural(element.line, "unknown setting <\(element.name)>")
+                log.structural(element.line, "unknown setting <\(element.name)>")
             }
         }
 
@@ -168,7 +169,7 @@ public enum ConfigurationLoader {
             ]
             for (name, field) in fields {
                 guard let text = element[attribute: name] else { continue }
-                if let seconds = value(element.line, ValueParser.integer(text, "timeout \(name)", in: timeoutRange)) {
+                if let seconds = log.value(element.line, ValueParser.integer(text, "timeout \(name)", in: timeoutRange)) {
                     configuration.flowTimeouts[keyPath: field] = Seconds(seconds)
                 }
             }
@@ -179,10 +180,10 @@ public enum ConfigurationLoader {
             var failed = false
             for child in element.children {
                 guard child.name == "range" else {
-                    structural(child.line, "unexpected element <\(child.name)> in <\(element.name)>")
+                    log.structural(child.line, "unexpected element <\(child.name)> in <\(element.name)>")
                     continue
                 }
-                if let block = value(child.line, ValueParser.cidr(Substring(child.trimmedText))) {
+                if let block = log.value(child.line, ValueParser.cidr(Substring(child.trimmedText))) {
                     blocks.append(block)
                 } else {
                     failed = true
@@ -192,14 +193,14 @@ public enum ConfigurationLoader {
         }
 
         private mutating func queues(_ element: ParsedElement) -> [UInt16]? {
-            guard let set = value(element.line, ValueParser.ports(element.text).mapError {
+            guard let set = log.value(element.line, ValueParser.ports(element.text).mapError {
                 ValueParser.Message($0.text.replacing("port", with: "queue"))
             }) else { return nil }
             var queues = [UInt16]()
             for range in set.ranges {
                 for queue in range {
                     if queues.contains(queue) {
-                        problem(element.line, "queue \(queue) is listed twice")
+                        log.problem(element.line, "queue \(queue) is listed twice")
                         return nil
                     }
                     queues.append(queue)
@@ -209,7 +210,7 @@ public enum ConfigurationLoader {
         }
 
         private mutating func integer(_ element: ParsedElement, _ text: String, in range: ClosedRange<Int>) -> Int? {
-            value(element.line, ValueParser.integer(text, element.name, in: range))
+            log.value(element.line, ValueParser.integer(text, element.name, in: range))
         }
 
         private mutating func boolean(_ element: ParsedElement) -> Bool? {
@@ -217,7 +218,7 @@ public enum ConfigurationLoader {
             case "true": return true
             case "false": return false
             default:
-                structural(element.line, "<\(element.name)> must be true or false")
+                log.structural(element.line, "<\(element.name)> must be true or false")
                 return nil
             }
         }
@@ -225,30 +226,10 @@ public enum ConfigurationLoader {
         private mutating func path(_ element: ParsedElement) -> String? {
             let text = element.trimmedText
             guard !text.isEmpty else {
-                structural(element.line, "<\(element.name)> must not be empty")
+                log.structural(element.line, "<\(element.name)> must not be empty")
                 return nil
             }
             return text
-        }
-
-        private mutating func value<Value>(_ line: Int, _ result: Result<Value, ValueParser.Message>) -> Value? {
-            switch result {
-            case let .success(value): return value
-            case let .failure(message) where message.isSyntax:
-                structural(line, message.text)
-                return nil
-            case let .failure(message):
-                problem(line, message.text)
-                return nil
-            }
-        }
-
-        private mutating func problem(_ line: Int, _ message: String) {
-            diagnostics.append(Diagnostic(file: file, line: line, message: message))
-        }
-
-        private mutating func structural(_ line: Int, _ message: String) {
-            structuralDiagnostics.append(Diagnostic(file: file, line: line, message: message))
         }
     }
 }

@@ -3,45 +3,45 @@ import PluginAPI
 /// Turns the validated element tree of one signature file into a `SignatureSet`, checking what
 /// the schema cannot. Keeps going after a problem so that all of them are reported.
 struct SignatureFileBuilder {
-    let file: String
     let detectorID: String
     let matchLimit: UInt32
+    /// Problems found; the structural ones (which the schema reports too) are shown only when
+    /// the schema did not, as a safety net.
+    private(set) var log: DiagnosticLog
 
-    /// Problems only this builder can see.
-    private(set) var diagnostics = [Diagnostic]()
-    /// Problems the schema reports too (a missing attribute, an unknown element). Kept apart so the
-    /// loader can show them only when the schema did not, as a safety net.
-    private(set) var structuralDiagnostics = [Diagnostic]()
+    var file: String { log.file }
+    var diagnostics: [Diagnostic] { log.problems }
+    var structuralDiagnostics: [Diagnostic] { log.structural }
 
     init(file: String, detectorID: String, matchLimit: UInt32) {
-        self.file = file
+        log = DiagnosticLog(file: file)
         self.detectorID = detectorID
         self.matchLimit = matchLimit
     }
 
     mutating func build(_ root: ParsedElement) -> SignatureSet? {
         guard root.name == "signatures", root.namespace == SignatureLoader.namespace else {
-            structural(root.line, "the root element must be <signatures> in namespace \(SignatureLoader.namespace)")
+            log.structural(root.line, "the root element must be <signatures> in namespace \(SignatureLoader.namespace)")
             return nil
         }
         if let detector = root[attribute: "detector"] {
             if detector != detectorID {
-                problem(root.line, "detector '\(detector)' does not match the file: it holds the signatures of '\(detectorID)'")
+                log.problem(root.line, "detector '\(detector)' does not match the file: it holds the signatures of '\(detectorID)'")
             }
         } else {
-            structural(root.line, "missing attribute 'detector'")
+            log.structural(root.line, "missing attribute 'detector'")
         }
         if let version = root[attribute: "schema"] {
             let number = Int(version.trimmingXMLWhitespace())
             if !SignatureLoader.supportedSchemaVersions.contains(where: { $0 == number }) {
                 let supported = SignatureLoader.supportedSchemaVersions.sorted().map(String.init).joined(separator: ", ")
-                problem(root.line, "unsupported schema version '\(version)' (this peerwall reads \(supported))")
+                log.problem(root.line, "unsupported schema version '\(version)' (this peerwall reads \(supported))")
             }
         } else {
-            structural(root.line, "missing attribute 'schema'")
+            log.structural(root.line, "missing attribute 'schema'")
         }
         let revision = root[attribute: "revision"]?.trimmingXMLWhitespace() ?? ""
-        if revision.isEmpty { structural(root.line, "missing attribute 'revision'") }
+        if revision.isEmpty { log.structural(root.line, "missing attribute 'revision'") }
 
         var parameters = [String: SignatureParameter]()
         var signatures = [Signature]()
@@ -50,38 +50,38 @@ struct SignatureFileBuilder {
             switch child.name {
             case "param":
                 guard let name = child[attribute: "name"], let value = child[attribute: "value"] else {
-                    structural(child.line, "<param> needs a name and a value")
+                    log.structural(child.line, "<param> needs a name and a value")
                     continue
                 }
                 if let first = parameters[name] {
-                    problem(child.line, "duplicate parameter '\(name)' (first given at line \(first.line))")
+                    log.problem(child.line, "duplicate parameter '\(name)' (first given at line \(first.line))")
                 } else {
                     parameters[name] = SignatureParameter(name: name, value: value, line: child.line)
                 }
             case "signature":
                 if let id = child[attribute: "id"] {
                     if let first = signatureLines[id] {
-                        problem(child.line, "duplicate signature id '\(id)' (first defined at line \(first))")
+                        log.problem(child.line, "duplicate signature id '\(id)' (first defined at line \(first))")
                     } else {
                         signatureLines[id] = child.line
                     }
                 }
                 if let signature = buildSignature(child) { signatures.append(signature) }
             default:
-                structural(child.line, "unexpected element <\(child.name)>")
+                log.structural(child.line, "unexpected element <\(child.name)>")
             }
         }
         return SignatureSet(detector: detectorID, revision: revision, file: file, signatures: signatures, parameters: parameters)
     }
 
     private mutating func buildSignature(_ element: ParsedElement) -> Signature? {
-        let before = diagnostics.count + structuralDiagnostics.count
+        let before = log.count
         let prefix = detectorID + "."
         let id = element[attribute: "id"] ?? ""
         if id.isEmpty {
-            structural(element.line, "<signature> needs an id")
+            log.structural(element.line, "<signature> needs an id")
         } else if !id.hasPrefix(prefix) || id.count == prefix.count {
-            problem(element.line, "signature id '\(id)' must start with '\(prefix)' followed by a name")
+            log.problem(element.line, "signature id '\(id)' must start with '\(prefix)' followed by a name")
         }
         let transport = enumeration(element, "transport", TransportFilter.self)
         let direction = enumeration(element, "direction", DirectionFilter.self)
@@ -103,10 +103,10 @@ struct SignatureFileBuilder {
             }
         }
         if elements.isEmpty && element.children.allSatisfy({ $0.name == "summary" || $0.name == "except" }) {
-            structural(element.line, "signature '\(id)' has no match element")
+            log.structural(element.line, "signature '\(id)' has no match element")
         }
 
-        guard diagnostics.count + structuralDiagnostics.count == before,
+        guard log.count == before,
               let transport, let direction, let action, let enabled, !elements.isEmpty else { return nil }
         return Signature(
             id: id, transport: transport, direction: direction, action: action, enabled: enabled,
@@ -119,15 +119,15 @@ struct SignatureFileBuilder {
         switch element.name {
         case "ports":
             guard let side = enumeration(element, "side", PortSide.self),
-                  let set = value(element.line, ValueParser.ports(element.text)) else { return nil }
+                  let set = log.value(element.line, ValueParser.ports(element.text)) else { return nil }
             return .ports(set, side: side)
 
         case "bytes":
             guard let scope = scope(element), let offset = bound(element, "offset", scope: scope, default: 0),
-                  let bytes = value(element.line, ValueParser.hexBytes(element.text)) else { return nil }
+                  let bytes = log.value(element.line, ValueParser.hexBytes(element.text)) else { return nil }
             let limit = self.limit(scope)
             guard offset + bytes.count <= limit else {
-                problem(element.line, "bytes at offset \(offset) end past \(limit), the largest \(scope.rawValue) offset")
+                log.problem(element.line, "bytes at offset \(offset) end past \(limit), the largest \(scope.rawValue) offset")
                 return nil
             }
             return .bytes(offset: offset, value: bytes, scope: scope)
@@ -135,13 +135,13 @@ struct SignatureFileBuilder {
         case "length":
             guard let scope = scope(element) else { return nil }
             guard element[attribute: "min"] != nil || element[attribute: "max"] != nil else {
-                problem(element.line, "<length> needs a min or a max")
+                log.problem(element.line, "<length> needs a min or a max")
                 return nil
             }
             guard let low = bound(element, "min", scope: scope, default: 0),
                   let high = bound(element, "max", scope: scope, default: Int.max) else { return nil }
             guard low <= high else {
-                problem(element.line, "length min \(low) is above max \(high)")
+                log.problem(element.line, "length min \(low) is above max \(high)")
                 return nil
             }
             return .length(min: low, max: high, scope: scope)
@@ -156,16 +156,16 @@ struct SignatureFileBuilder {
 
         case "httpHeader":
             guard let name = element[attribute: "name"], !name.isEmpty else {
-                structural(element.line, "<httpHeader> needs a name")
+                log.structural(element.line, "<httpHeader> needs a name")
                 return nil
             }
-            let before = diagnostics.count
+            let before = log.problems.count
             let pattern = pattern(element, optional: true)
-            guard diagnostics.count == before else { return nil }
+            guard log.problems.count == before else { return nil }
             return .httpHeader(name: name, value: pattern)
 
         default:
-            structural(element.line, "unexpected element <\(element.name)> in a signature")
+            log.structural(element.line, "unexpected element <\(element.name)> in a signature")
             return nil
         }
     }
@@ -174,25 +174,25 @@ struct SignatureFileBuilder {
         let address = element[attribute: "address"], ports = element[attribute: "ports"], side = element[attribute: "side"]
         switch (address, ports) {
         case let (address?, nil):
-            if side != nil { problem(element.line, "<except address> takes no side; side applies to ports") }
-            if let blocks = value(element.line, ValueParser.cidrs(address)) { exceptions += blocks }
+            if side != nil { log.problem(element.line, "<except address> takes no side; side applies to ports") }
+            if let blocks = log.value(element.line, ValueParser.cidrs(address)) { exceptions += blocks }
         case let (nil, ports?):
             guard side != nil else {
-                problem(element.line, "<except ports> needs a side (responder, originator or either)")
+                log.problem(element.line, "<except ports> needs a side (responder, originator or either)")
                 return
             }
-            if let side = enumeration(element, "side", PortSide.self), let set = value(element.line, ValueParser.ports(ports)) {
+            if let side = enumeration(element, "side", PortSide.self), let set = log.value(element.line, ValueParser.ports(ports)) {
                 exceptedPorts.append((set, side))
             }
         default:
-            problem(element.line, "<except> needs exactly one of address or ports")
+            log.problem(element.line, "<except> needs exactly one of address or ports")
         }
     }
 
     private mutating func pattern(_ element: ParsedElement, optional: Bool) -> PCRE2Pattern? {
         let source = element.trimmedText
         if source.isEmpty {
-            if !optional { structural(element.line, "<\(element.name)> needs a pattern") }
+            if !optional { log.structural(element.line, "<\(element.name)> needs a pattern") }
             return nil
         }
         var options = PCRE2Pattern.Options()
@@ -207,9 +207,9 @@ struct SignatureFileBuilder {
         do {
             return try PCRE2Pattern(source, options: options, matchLimit: matchLimit)
         } catch let error as PCRE2Pattern.CompileError {
-            problem(element.line, error.description)
+            log.problem(element.line, error.description)
         } catch {
-            problem(element.line, "pcre2 error in pattern '\(source)': \(error)")
+            log.problem(element.line, "pcre2 error in pattern '\(source)': \(error)")
         }
         return nil
     }
@@ -218,11 +218,11 @@ struct SignatureFileBuilder {
 
     private mutating func enumeration<Value: RawRepresentable<String>>(_ element: ParsedElement, _ name: String, _: Value.Type) -> Value? {
         guard let text = element[attribute: name] else {
-            structural(element.line, "<\(element.name)> needs the attribute '\(name)'")
+            log.structural(element.line, "<\(element.name)> needs the attribute '\(name)'")
             return nil
         }
         guard let value = Value(rawValue: text) else {
-            structural(element.line, "invalid \(name) '\(text)'")
+            log.structural(element.line, "invalid \(name) '\(text)'")
             return nil
         }
         return value
@@ -233,7 +233,7 @@ struct SignatureFileBuilder {
         switch ValueParser.boolean(text) {
         case let .success(value): return value
         case let .failure(message):
-            structural(element.line, "\(name): \(message.text)")
+            log.structural(element.line, "\(name): \(message.text)")
             return nil
         }
     }
@@ -250,26 +250,6 @@ struct SignatureFileBuilder {
     /// An offset or length bound, within the limit of its scope.
     private mutating func bound(_ element: ParsedElement, _ name: String, scope: MatchScope, default defaultValue: Int) -> Int? {
         guard let text = element[attribute: name] else { return defaultValue }
-        return value(element.line, ValueParser.integer(text, name, in: 0...limit(scope)))
-    }
-
-    private mutating func value<Value>(_ line: Int, _ result: Result<Value, ValueParser.Message>) -> Value? {
-        switch result {
-        case let .success(value): return value
-        case let .failure(message) where message.isSyntax:
-            structural(line, message.text)
-            return nil
-        case let .failure(message):
-            problem(line, message.text)
-            return nil
-        }
-    }
-
-    private mutating func problem(_ line: Int, _ message: String) {
-        diagnostics.append(Diagnostic(file: file, line: line, message: message))
-    }
-
-    private mutating func structural(_ line: Int, _ message: String) {
-        structuralDiagnostics.append(Diagnostic(file: file, line: line, message: message))
+        return log.value(element.line, ValueParser.integer(text, name, in: 0...limit(scope)))
     }
 }
