@@ -1,3 +1,4 @@
+import FastTrackPlugin
 import PluginAPI
 import PortBlockPlugin
 
@@ -5,6 +6,7 @@ import PortBlockPlugin
 /// Protocol plugins come first so that a flow names its protocol rather than its port.
 public enum DetectorCatalog {
     public static let all: [any Detector.Type] = [
+        FastTrackDetector.self,
         PortBlockDetector.self,
     ]
 }
