@@ -33,6 +33,19 @@ public final class EngineHarness {
         now = EngineHarness.start
     }
 
+    /// The same host with signature sets given directly: for tests that change a shipped
+    /// file's parameter or a signature's action. The lock override is the configuration's.
+    public init(catalog: [any Detector.Type] = DetectorCatalog.all, signatureSets: [String: SignatureSet],
+                configure: (inout Configuration) -> Void = { _ in }) throws {
+        var configuration = Configuration()
+        configure(&configuration)
+        let detectors = try LoadedDetectors.build(catalog: catalog, signatureSets: signatureSets,
+                                                  settings: DetectorSettings(lockSecondsOverride: configuration.lockSeconds))
+        events = CollectingEventSink()
+        engine = Engine(configuration: configuration, detectors: detectors, sink: events)
+        now = EngineHarness.start
+    }
+
     /// Judges one IP packet at the harness clock (or at `time`, which then becomes the clock).
     @discardableResult
     public func send(_ packet: [UInt8], at time: Timestamp? = nil) -> PacketDecision {

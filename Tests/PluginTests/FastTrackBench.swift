@@ -1,24 +1,18 @@
+import EngineTestKit
 import FastTrackPlugin
 import Host
 import PacketKit
 import PluginAPI
 import XCTest
 
-/// A real engine with the FastTrack plugin built from the shipped `signatures/fasttrack.xml`,
-/// fed packets at explicit times (the injected clock), and the events it wrote.
+/// The shared engine harness with the FastTrack plugin alone, built from the shipped
+/// `signatures/fasttrack.xml` (optionally with a parameter or a signature changed), fed packets
+/// at explicit times (the injected clock), with helpers for the traffic these tests need.
 final class FastTrackBench {
-    static let root: String = {
-        var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        components.removeLast(3)
-        return components.joined(separator: "/")
-    }()
-
-    static let signatureDirectory = root + "/signatures"
-
     /// The shipped signature set, loaded once.
     static let shipped: SignatureSet = {
         do {
-            guard let set = try SignatureLoader.loadAll(directory: signatureDirectory, detectorIDs: ["fasttrack"])["fasttrack"] else {
+            guard let set = try SignatureLoader.loadAll(directory: EngineHarness.shippedSignatures, detectorIDs: ["fasttrack"])["fasttrack"] else {
                 fatalError("no fasttrack signature set")
             }
             return set
@@ -36,11 +30,10 @@ final class FastTrackBench {
     static let peer = Endpoint(IPAddress(203, 0, 113, 7), 2407)
     static let secondPeer = Endpoint(IPAddress(198, 51, 100, 44), 3769)
     static let webServer = Endpoint(IPAddress(93, 184, 216, 34), 80)
-    /// Test times start here so that timestamps look like real ones.
-    static let epoch: Double = 1_700_000_000
 
-    let sink = CollectingEventSink()
-    let engine: Engine
+    let harness: EngineHarness
+    var engine: Engine { harness.engine }
+    var sink: CollectingEventSink { harness.events }
     private var nextPort: UInt16 = 40_000
     private var nextISN: UInt32 = 0x1000_0000
 
@@ -52,32 +45,30 @@ final class FastTrackBench {
         for (name, value) in parameters { merged[name] = SignatureParameter(name: name, value: value, line: 0) }
         let set = SignatureSet(detector: base.detector, revision: base.revision, file: base.file,
                                signatures: transform(base.signatures), parameters: merged)
-        var configuration = Configuration()
-        configuration.gatewayAddresses = [FastTrackBench.gateway]
-        let detectors = try LoadedDetectors.build(catalog: [FastTrackDetector.self], signatureSets: ["fasttrack": set],
-                                                  settings: DetectorSettings(lockSecondsOverride: lockSecondsOverride))
-        engine = Engine(configuration: configuration, detectors: detectors, sink: sink)
+        harness = try EngineHarness(catalog: [FastTrackDetector.self], signatureSets: ["fasttrack": set]) { configuration in
+            configuration.gatewayAddresses = [FastTrackBench.gateway]
+            configuration.lockSeconds = lockSecondsOverride
+        }
     }
 
-    static func time(_ seconds: Double) -> Timestamp { Timestamp(seconds: epoch + seconds) }
+    /// `seconds` after the harness's start.
+    static func time(_ seconds: Double) -> Timestamp { EngineHarness.start + Seconds(seconds) }
 
     // MARK: Feeding
 
     @discardableResult
     func feed(_ packet: [UInt8], at seconds: Double) -> PacketDecision {
-        packet.withUnsafeBytes { engine.process($0, at: FastTrackBench.time(seconds)) }
+        harness.send(packet, at: FastTrackBench.time(seconds))
     }
 
     @discardableResult
-    func feed(_ packet: [UInt8], atTime time: Timestamp) -> PacketDecision {
-        packet.withUnsafeBytes { engine.process($0, at: time) }
+    func advance(to seconds: Double) -> [OutboundPacket] { advance(toTime: FastTrackBench.time(seconds)) }
+
+    @discardableResult
+    func advance(toTime time: Timestamp) -> [OutboundPacket] {
+        harness.now = time
+        return engine.advance(to: time)
     }
-
-    @discardableResult
-    func advance(to seconds: Double) -> [OutboundPacket] { engine.advance(to: FastTrackBench.time(seconds)) }
-
-    @discardableResult
-    func advance(toTime time: Timestamp) -> [OutboundPacket] { engine.advance(to: time) }
 
     /// A UDP datagram.
     @discardableResult
@@ -121,7 +112,7 @@ final class FastTrackBench {
         return decisions
     }
 
-    func finish() { engine.finish() }
+    func finish() { harness.finish() }
 
     // MARK: Events
 
@@ -135,12 +126,12 @@ final class FastTrackBench {
 
     /// Ends every flow and returns the flow records.
     func flows() -> [FlowEvent] {
-        engine.finish()
+        harness.finish()
         return sink.flows
     }
 
     func isLocked(_ client: IPAddress = FastTrackBench.client, at time: Timestamp) -> Bool {
-        _ = engine.advance(to: time)
+        advance(toTime: time)
         return engine.isLocked(client)
     }
 }

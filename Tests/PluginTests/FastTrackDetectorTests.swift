@@ -1,3 +1,4 @@
+import EngineTestKit
 import FastTrackPlugin
 import Host
 import PacketKit
@@ -260,6 +261,16 @@ final class FastTrackDetectorTests: XCTestCase {
         XCTAssertEqual(b.alerts.map(\.signature), ["fasttrack.udp.ping"])
         XCTAssertTrue(b.learns.isEmpty)
         XCTAssertTrue(b.replies.isEmpty)
+    }
+
+    func testWithTheWholeCatalogFastTrackNamesFlowsOnItsDefaultPort() throws {
+        let h = try EngineHarness { $0.gatewayAddresses = [B.gateway] }
+        let decision = h.send(PacketBuilder.udp(from: B.clientEndpoint, to: Endpoint(B.peer.address, 1214), payload: FastTrackBytes.ping()))
+        XCTAssertEqual(decision.verdict, .drop)
+        XCTAssertEqual(decision.outbound.count, 1)
+        h.finish()
+        XCTAssertEqual(h.events.flows.first?.appProto, "fasttrack")
+        XCTAssertEqual(h.events.flows.first?.reason, "signature:fasttrack.udp.ping")
     }
 
     func testOtherUDPIsLeftAlone() throws {

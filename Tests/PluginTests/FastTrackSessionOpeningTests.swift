@@ -13,6 +13,7 @@ final class FastTrackSessionOpeningTests: XCTestCase {
     static let reply: [UInt8] = [0x3A, 0xB7, 0x90, 0x1C, 0xE5, 0x08, 0x7F, 0xC2]
     static let supernode = Endpoint(IPAddress(193, 204, 34, 214), 2093)
 
+    @discardableResult
     private func open(_ b: FastTrackBench, to server: Endpoint = supernode, request: [UInt8] = opening,
                       reply: [UInt8] = reply, replySplits: [Int] = [], at seconds: Double = 0) -> [PacketDecision] {
         b.exchange(to: server, request: request, response: reply, responseSplits: replySplits, at: seconds)
