@@ -2,6 +2,7 @@
 public enum ScenarioCatalog {
     public static var all: [Scenario] {
         CoreScenarios.all
+            + FastTrackScenarios.all
     }
 
     public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }
