@@ -8,6 +8,8 @@ struct PeerwallSim: ParsableCommand {
         subcommands: [
             ListCommand.self,
             CaptureCommand.self,
+            FastTrackClientCommand.self,
+            FastTrackPeerCommand.self,
         ]
     )
 }

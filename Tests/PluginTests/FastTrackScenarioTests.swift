@@ -10,14 +10,13 @@ import XCTest
 final class FastTrackScenarioTests: XCTestCase {
     static let kazaa = IPAddress(192, 168, 1, 20)
     static let browser = IPAddress(192, 168, 1, 30)
-    static let gateway = IPAddress(192, 168, 1, 1)
 
     private func replay(_ name: String) throws -> (EngineHarness, [CaptureFrame]) {
         let scenario = try XCTUnwrap(ScenarioCatalog.named(name), name)
         let frames = scenario.make()
         XCTAssertEqual(frames, scenario.make(), "\(name) is deterministic")
         XCTAssertEqual(frames.map(\.time), frames.map(\.time).sorted(), "\(name) is in time order")
-        let h = try EngineHarness { $0.gatewayAddresses = [FastTrackScenarioTests.gateway] }
+        let h = try EngineHarness { $0.gatewayAddresses = [FastTrackNetwork.gatewayAddress] }
         for frame in frames { h.send(frame.packet, at: frame.time) }
         return (h, frames)
     }

@@ -240,7 +240,8 @@ public struct FastTrackClient: Sendable {
         guard mode != .stopped else { return [] }
         switch kind {
         case let .ping(index):
-            guard index < configuration.peers.count, mode == .discovery || mode == .udpOnly else { return [] }
+            // A burst goes out whole, even when an early answer already led to a session.
+            guard index < configuration.peers.count else { return [] }
             return [.datagram(to: configuration.peers[index],
                               payload: FastTrackWire.ping(network: configuration.network, encryption: configuration.encryption))]
         case .discoveryDeadline:
