@@ -316,18 +316,19 @@ public struct FastTrackDetector: Detector {
     // MARK: TCP
 
     private func inspectSegment(_ input: DetectionInput, state: inout FastTrackFlowState) -> Detection {
-        let clientIsLAN = input.host.isLAN(input.client.address)
-        if input.packet.isConnectionRequest, input.fromClient, clientIsLAN, let peer = learnedPeer(input),
+        if input.packet.isConnectionRequest, input.fromClient, let peer = learnedPeer(input),
+           input.host.isLAN(input.client.address),
            let detection = contactWithLearnedPeer(input, peer: peer, ping: nil, state: &state) {
             return detection
         }
         // Only connections a LAN client opened: a stranger must not be able to lock a LAN
         // server by sending it Kazaa headers.
-        guard input.flow.originatorIsLAN, clientIsLAN else { return .notMine }
+        guard input.flow.originatorIsLAN else { return .notMine }
         let payload = input.packet.payload
         guard !payload.isEmpty else { return .undecided }
         let direction = input.direction
         if state.isDone(direction) { return state.bothDone ? .notMine : .undecided }
+        guard input.host.isLAN(input.flow.originator.address) else { return .notMine }
 
         let stream = input.stream
         switch FastTrackDetector.classify(stream) {
@@ -358,13 +359,14 @@ public struct FastTrackDetector: Detector {
     static func classify(_ stream: UnsafeRawBufferPointer) -> StreamStart {
         guard let first = stream.u8(0) else { return .undecided }
         guard first >= 0x41, first <= 0x5A else { return .binary }
-        let status: [UInt8] = Array("HTTP/".utf8)
         var i = 0
         var couldBeStatus = true
         while i < stream.count, i <= 16 {
             let byte = stream[i]
-            if couldBeStatus, i < status.count {
-                if byte != status[i] { couldBeStatus = false } else if i == status.count - 1 { return .text }
+            if couldBeStatus, i < 5 {
+                // "HTTP/", without building an array on the packet path.
+                let expected: UInt8 = i == 0 ? 0x48 : i == 3 ? 0x50 : i == 4 ? 0x2F : 0x54
+                if byte != expected { couldBeStatus = false } else if i == 4 { return .text }
             }
             if byte == 0x20 { return i > 0 ? .text : .binary }
             if !(byte >= 0x41 && byte <= 0x5A) && !couldBeStatus { return .binary }

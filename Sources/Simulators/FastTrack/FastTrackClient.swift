@@ -342,7 +342,8 @@ public struct FastTrackClient: Sendable {
             connection.stage = 1
             // Other attempts of this round are no longer needed.
             var actions: [Action] = []
-            for (other, candidate) in connections where other != id && candidate.purpose == .session {
+            // In id order: dictionary order differs from run to run, and captures must not.
+            for other in connections.keys.sorted() where other != id && connections[other]?.purpose == .session {
                 actions.append(.close(id: other))
             }
             connections = connections.filter { $0.key == id || $0.value.purpose != .session }
