@@ -96,10 +96,14 @@ final class LiveQueueTests: XCTestCase {
     }
 
     func testRejectedConnectionIsRefusedAtOnceByAnInjectedReset() throws {
-        // The shipped port-block file with its FastTrack entry turned from drop into reject.
+        // The shipped signature files, with the port-block file's FastTrack entry turned from
+        // drop into reject. Every catalog plugin needs its file, so all of them are copied.
         let signatures = scratch + "/signatures"
         try FileManager.default.createDirectory(atPath: signatures, withIntermediateDirectories: true)
-        for name in ["peerwall-signatures.xsd", "portblock.xml"] {
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: TestPaths.shippedSignatures)
+            .filter { $0.hasSuffix(".xml") || $0.hasSuffix(".xsd") }
+        XCTAssertTrue(shipped.contains("portblock.xml"))
+        for name in shipped {
             var text = try String(contentsOfFile: TestPaths.shippedSignatures + "/" + name, encoding: .utf8)
             if name == "portblock.xml" {
                 text = text.replacingOccurrences(of: #"id="portblock.fasttrack" transport="any" direction="any" action="drop""#,
