@@ -109,13 +109,18 @@ public struct LearnRequest: Sendable, Hashable {
     public var timeToLive: Seconds
     /// Where it was learned: a signature id and the client, for `peerwall explain`.
     public var origin: String
+    /// The transports the host blocks towards the entry: both by default; TCP only lets a
+    /// protocol's UDP through while still refusing its connections (ftwall's `-n`).
+    public var transports: Set<Transport>
 
-    public init(address: IPAddress, port: UInt16?, list: String, timeToLive: Seconds, origin: String) {
+    public init(address: IPAddress, port: UInt16?, list: String, timeToLive: Seconds, origin: String,
+                transports: Set<Transport> = [.tcp, .udp]) {
         self.address = address
         self.port = port
         self.list = list
         self.timeToLive = timeToLive
         self.origin = origin
+        self.transports = transports
     }
 }
 

@@ -45,14 +45,18 @@ public struct LearnedPeer: Sendable, Hashable {
     public let origin: String
     public let learnedAt: Timestamp
     public let expires: Timestamp
+    /// The transports the host blocks towards this entry.
+    public let transports: Set<Transport>
 
-    public init(address: IPAddress, port: UInt16?, list: String, origin: String, learnedAt: Timestamp, expires: Timestamp) {
+    public init(address: IPAddress, port: UInt16?, list: String, origin: String, learnedAt: Timestamp, expires: Timestamp,
+                transports: Set<Transport> = [.tcp, .udp]) {
         self.address = address
         self.port = port
         self.list = list
         self.origin = origin
         self.learnedAt = learnedAt
         self.expires = expires
+        self.transports = transports
     }
 }
 

@@ -37,6 +37,11 @@ final class TimeLockServiceTests: XCTestCase {
         let due = locks.takeDueProbes(at: t0 + Seconds(60))
         XCTAssertEqual(due.count, 1)
         XCTAssertEqual(due.first?.probe, probe)
+        XCTAssertEqual(due.first?.due, t0 + Seconds(60))
+        // Taken late (a replay's next packet), it still says when it fell due.
+        var late = TimeLockService()
+        _ = late.arm(request(), at: t0)
+        XCTAssertEqual(late.takeDueProbes(at: t0 + Seconds(75)).first?.due, t0 + Seconds(60))
         XCTAssertTrue(locks.takeDueProbes(at: t0 + Seconds(61)).isEmpty, "one probe per arm")
         // An answer re-arms the lock: the next probe is due half a lock time later.
         _ = locks.arm(request(), at: t0 + Seconds(62))

@@ -113,9 +113,11 @@ public struct StateFile: Sendable {
         var learnedAt: Int64
         var expires: Int64
         var remainingSeconds: Double
+        /// Absent in files written before entries could be TCP-only: both.
+        var transports: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case ip, port, list, origin
+            case ip, port, list, origin, transports
             case learnedAt = "learned_at_us"
             case expires = "expires_us"
             case remainingSeconds = "remaining_seconds"
@@ -163,7 +165,7 @@ public struct StateFile: Sendable {
             learned: state.learned.map {
                 Learned(ip: $0.address.description, port: $0.port, list: $0.list, origin: $0.origin,
                         learnedAt: $0.learnedAt.microseconds, expires: $0.expires.microseconds,
-                        remainingSeconds: ($0.expires - time).value)
+                        remainingSeconds: ($0.expires - time).value, transports: $0.transports.map(\.description).sorted())
             },
             locks: state.locks.map {
                 Lock(client: $0.client.description, reason: $0.reason, lockedAt: $0.lockedAt.microseconds,
@@ -203,8 +205,10 @@ public struct StateFile: Sendable {
                 skipped += 1
                 continue
             }
+            let transports = Set((entry.transports ?? ["tcp", "udp"]).compactMap { $0 == "tcp" ? Transport.tcp : $0 == "udp" ? .udp : nil })
             state.learned.append(LearnedPeer(address: address, port: entry.port, list: entry.list, origin: entry.origin,
-                                             learnedAt: Timestamp(microseconds: entry.learnedAt), expires: expires))
+                                             learnedAt: Timestamp(microseconds: entry.learnedAt), expires: expires,
+                                             transports: transports.isEmpty ? [.tcp, .udp] : transports))
         }
         for entry in document.locks {
             guard let client = IPAddress(entry.client), entry.durationMicroseconds > 0, entry.remainingSeconds.isFinite,

@@ -205,7 +205,7 @@ public final class Engine: HostQueries {
         }
 
         // 2. Host policy: learned peers, then time locks, then what the flow already earned.
-        if verdict == .accept, let peer = learnedPeer(remote) {
+        if verdict == .accept, let peer = learnedPeer(remote), peer.transports.contains(packet.transport) {
             verdict = .drop
             reason = .learnedPeer
             if flow.appProto == 0, let index = detectors.ids.firstIndex(of: peer.list) { flow.appProto = UInt8(index + 1) }
@@ -279,12 +279,13 @@ public final class Engine: HostQueries {
     }
 
     private func runLockTimers(outbound: inout [OutboundPacket]) {
-        for (client, probe) in locks.takeDueProbes(at: now) {
+        for (client, probe, due) in locks.takeDueProbes(at: now) {
             guard let source = gatewayAddress(client) else { continue }
             let packet = OutboundPacket(udpFrom: Endpoint(source, probe.sourcePort), to: Endpoint(client, probe.clientPort),
                                         payload: probe.payload)
             outbound.append(packet)
-            inject(packet, kind: "probe", plugin: nil, at: now)
+            // Stamped with when it fell due: in replay, timers run when the next packet arrives.
+            inject(packet, kind: "probe", plugin: nil, at: due)
         }
         for lock in locks.takeExpired(at: now) {
             sink.emit(.unlock(UnlockEvent(timestamp: lock.until, client: lock.client, reason: "expired", lockedAt: lock.lockedAt)))

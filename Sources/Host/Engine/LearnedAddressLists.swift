@@ -38,15 +38,17 @@ struct LearnedAddressLists {
         let key = Key(address: address, port: request.port.map(Int32.init) ?? -1)
         let expires = now + request.timeToLive
         if let existing = entries[key], existing.expires > now {
+            // A refresh keeps the first origin; the blocked transports only widen.
             let refreshed = LearnedPeer(address: address, port: request.port, list: existing.list, origin: existing.origin,
-                                        learnedAt: existing.learnedAt, expires: max(existing.expires, expires))
+                                        learnedAt: existing.learnedAt, expires: max(existing.expires, expires),
+                                        transports: existing.transports.union(request.transports))
             entries[key] = refreshed
             generation &+= 1
             return (.refreshed, refreshed)
         }
         if entries.count >= capacity { evictSoonestExpiring() }
         let entry = LearnedPeer(address: address, port: request.port, list: request.list, origin: request.origin,
-                                learnedAt: now, expires: expires)
+                                learnedAt: now, expires: expires, transports: request.transports)
         entries[key] = entry
         generation &+= 1
         return (.added, entry)

@@ -58,14 +58,16 @@ struct TimeLockService {
     }
 
     /// Locks whose probe is due at `now`: half the lock time after the last arm, once per arm.
-    mutating func takeDueProbes(at now: Timestamp) -> [(client: IPAddress, probe: ProbeRequest)] {
-        var due: [(IPAddress, ProbeRequest)] = []
+    /// Each comes with the time it fell due, which may be earlier than `now`.
+    mutating func takeDueProbes(at now: Timestamp) -> [(client: IPAddress, probe: ProbeRequest, due: Timestamp)] {
+        var due: [(IPAddress, ProbeRequest, Timestamp)] = []
         for (client, lock) in locks where !lock.probeSent && now < lock.until {
-            guard let probe = lock.probe, now >= lock.armedAt + lock.duration / 2 else { continue }
+            let dueAt = lock.armedAt + lock.duration / 2
+            guard let probe = lock.probe, now >= dueAt else { continue }
             locks[client]?.probeSent = true
-            due.append((client, probe))
+            due.append((client, probe, dueAt))
         }
-        return due.sorted { $0.0 < $1.0 }
+        return due.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
     }
 
     /// Removes and returns the locks that have run out at `now`, in expiry order.

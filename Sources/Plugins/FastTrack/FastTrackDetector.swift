@@ -184,12 +184,10 @@ public struct FastTrackDetector: Detector {
         if outbound {
             facts.append(Fact("client_port", String(input.packet.sourcePort)))
             if rule.enforces {
-                if passPings {
-                    // Like ftwall's -n: the ping goes out; the peer is learned from its answer.
-                    verdict = .accept
-                } else {
-                    actions.append(learn(remote, signature: rule.signature.id, client: input.packet.sourceEndpoint, network: network))
-                }
+                // Like ftwall's -n, pass-pings lets the ping (and later UDP to the peer) go out;
+                // the peer is still learned, for TCP, and contact with it still locks the client.
+                if passPings { verdict = .accept }
+                actions.append(learn(remote, signature: rule.signature.id, client: input.packet.sourceEndpoint, network: network))
                 if let reply = spoofedReply(to: input, name: name) { actions.append(.send(reply)) }
             }
         }
@@ -222,7 +220,9 @@ public struct FastTrackDetector: Detector {
         if answersClient, rule.enforces, isPeerAddress(input.remote.address, input) {
             actions.append(learn(input.remote, signature: rule.signature.id, client: input.flow.originator, network: network))
         }
-        return .found(Finding(signature: rule.signature.id, verdict: Verdict(rule.signature.action), identifiesFlow: true,
+        // With pass-pings the discovery exchange is let through both ways, as ftwall's -n did.
+        let verdict = passPings ? .accept : Verdict(rule.signature.action)
+        return .found(Finding(signature: rule.signature.id, verdict: verdict, identifiesFlow: true,
                               actions: actions, facts: facts, keepInspecting: true))
     }
 
@@ -258,7 +258,9 @@ public struct FastTrackDetector: Detector {
     private func contactWithLearnedPeer(_ input: DetectionInput, peer: LearnedPeer, ping: DiscoveryRule?,
                                         state: inout FastTrackFlowState) -> Detection? {
         guard let rule = learnedPeerRule, rule.matches(input) else { return nil }
-        let verdict = Verdict(rule.action)
+        let enforced = Verdict(rule.action)
+        // UDP the entry does not block (pass-pings) goes out; the contact still locks the client.
+        let verdict = peer.transports.contains(input.packet.transport) ? enforced : .accept
         var actions: [HostAction] = []
         var facts = [Fact("peer", input.remote.description), Fact("learned_from", peer.origin)]
         if let ping {
@@ -278,7 +280,7 @@ public struct FastTrackDetector: Detector {
                 return .undecided
             }
         }
-        if verdict != .accept, lockDuration > .zero {
+        if enforced != .accept, lockDuration > .zero {
             state.lastLockArm = input.time.microseconds
             let probe = ping.map { _ in probeCopying(input) } ?? probe(from: peer, client: input.client.address)
             actions.append(.lock(LockRequest(client: input.client.address, duration: lockDuration, reason: rule.id, probe: probe)))
@@ -305,7 +307,8 @@ public struct FastTrackDetector: Detector {
 
     private func learn(_ peer: Endpoint, signature: String, client: Endpoint, network: String?) -> HostAction {
         .learn(LearnRequest(address: peer.address, port: peer.port, list: FastTrackDetector.id, timeToLive: learnTimeToLive,
-                            origin: PeerOrigin.describe(signature: signature, client: client, network: network)))
+                            origin: PeerOrigin.describe(signature: signature, client: client, network: network),
+                            transports: passPings ? [.tcp] : [.tcp, .udp]))
     }
 
     /// An address that may go on the learned list: routable, outside the LAN, not the gateway.

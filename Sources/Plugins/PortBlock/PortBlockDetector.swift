@@ -21,6 +21,8 @@ public struct PortBlockDetector: Detector {
         // Only flows a LAN client opens: a client whose own ephemeral port happens to be a
         // listed one is judged by the port it connects to, never by its own.
         guard input.flow.packetIndex == 0, input.flow.originatorIsLAN, input.direction == .toServer else { return .notMine }
+        // Traffic inside the LAN (a probe answer to the gateway, a local service) is not leaving it.
+        if input.host.isLAN(input.flow.responder.address) && input.host.isLAN(input.flow.originator.address) { return .notMine }
         for rule in rules where rule.matches(input) {
             return .found(Finding(signature: rule.id, verdict: Verdict(rule.action),
                                   facts: [Fact("port", String(input.flow.responder.port))]))
