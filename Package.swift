@@ -4,7 +4,7 @@ import PackageDescription
 /// One entry per protocol plugin: the folder under `Sources/Plugins` and the module it builds.
 /// Adding a plugin means adding its folder here and its type to `DetectorCatalog.all`;
 /// `RegistryCompletenessTests` fails when the two disagree.
-let pluginFolders = ["FastTrack", "PortBlock"]
+let pluginFolders = ["FastTrack", "Napster", "AudioGalaxy", "PortBlock"]
 
 let pluginTargets: [Target] = pluginFolders.map { folder in
     .target(

@@ -1,4 +1,6 @@
+import AudioGalaxyPlugin
 import FastTrackPlugin
+import NapsterPlugin
 import PluginAPI
 import PortBlockPlugin
 
@@ -7,6 +9,8 @@ import PortBlockPlugin
 public enum DetectorCatalog {
     public static let all: [any Detector.Type] = [
         FastTrackDetector.self,
+        NapsterDetector.self,
+        AudioGalaxyDetector.self,
         PortBlockDetector.self,
     ]
 }

@@ -41,12 +41,19 @@ public struct DetectorDescriptor: Sendable {
     /// How many packets of a flow (both directions together) the plugin is shown at most, unless
     /// it asks to keep inspecting after a finding. Keeps long transfers off the inspection path.
     public let packetLimit: Int
+    /// A fallback plugin (port rules) only judges flows nothing better has claimed: the host does
+    /// not show it a flow that an earlier plugin in the catalog has already identified, nor one
+    /// whose far end is on a learned list. Those flows already name their protocol, and a second
+    /// alert for them would count them twice.
+    public let isFallback: Bool
 
-    public init(id: String, name: String, transports: Set<Transport> = [.tcp, .udp], packetLimit: Int = 24) {
+    public init(id: String, name: String, transports: Set<Transport> = [.tcp, .udp], packetLimit: Int = 24,
+                isFallback: Bool = false) {
         self.id = id
         self.name = name
         self.transports = transports
         self.packetLimit = packetLimit
+        self.isFallback = isFallback
     }
 
     /// `signatures/<id>.xml`.

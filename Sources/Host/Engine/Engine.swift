@@ -179,6 +179,11 @@ public final class Engine: HostQueries {
                         detector.discard(flow: slot)
                         continue
                     }
+                    if descriptor.isFallback && (flow.appProto != 0 || learnedPeer(remote) != nil) {
+                        flow.activeDetectors &= ~bit
+                        detector.discard(flow: slot)
+                        continue
+                    }
                     switch detector.inspect(input, flow: slot) {
                     case .undecided:
                         break

@@ -5,7 +5,7 @@ import PluginAPI
 /// packet only. The ports, their transports and exceptions all come from `portblock.xml`.
 public struct PortBlockDetector: Detector {
     public static let descriptor = DetectorDescriptor(
-        id: "portblock", name: "Port block (well-known file-sharing ports)", packetLimit: 1)
+        id: "portblock", name: "Port block (well-known file-sharing ports)", packetLimit: 1, isFallback: true)
 
     private let rules: [Signature]
 
