@@ -42,10 +42,17 @@ public struct AudioGalaxyDetector: Detector {
         "audiogalaxy.transfer.accepted", "audiogalaxy.server.file-transfer.connect", "audiogalaxy.server.file-transfer.listen",
     ]
 
+    static let parameterNames = ["lock-seconds", "learn-seconds", "learn-server-seconds", "server-packet-limit"]
+
     public init(signatures: SignatureSet, settings: DetectorSettings) throws {
         for signature in signatures.signatures where !Self.signatureIds.contains(signature.id) {
             throw SignatureParameterError(file: signature.file, line: signature.line,
                                           message: "signature '\(signature.id)': the audiogalaxy plugin has no such signature")
+        }
+        for parameter in signatures.parameters.values.sorted(by: { $0.line < $1.line })
+        where !Self.parameterNames.contains(parameter.name) {
+            throw SignatureParameterError(file: signatures.file, line: parameter.line,
+                                          message: "parameter '\(parameter.name)': the audiogalaxy plugin reads only \(Self.parameterNames.joined(separator: ", "))")
         }
         func enabled(_ id: String) -> Signature? { signatures.signature(id).flatMap { $0.enabled ? $0 : nil } }
         login = enabled("audiogalaxy.login")
@@ -57,7 +64,7 @@ public struct AudioGalaxyDetector: Detector {
         orderListen = enabled("audiogalaxy.server.file-transfer.listen")
 
         lockDuration = settings.lockDuration(default: try signatures.integer("lock-seconds", default: 120, in: 0...604_800))
-        peerLifetime = Seconds(try signatures.integer("learn-peer-seconds", default: 3600, in: 0...604_800))
+        peerLifetime = Seconds(try signatures.integer("learn-seconds", default: 3600, in: 0...604_800))
         serverLifetime = Seconds(try signatures.integer("learn-server-seconds", default: 86_400, in: 0...2_592_000))
         serverPacketLimit = try signatures.integer("server-packet-limit", default: 250_000, in: 16...100_000_000)
     }

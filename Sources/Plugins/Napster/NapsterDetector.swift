@@ -49,10 +49,17 @@ public struct NapsterDetector: Detector {
         "napster.peer.download", "napster.peer.upload", "napster.peer.browse",
     ] + NapsterAnnouncement.allCases.map(\.signatureId)
 
+    static let parameterNames = ["lock-seconds", "learn-seconds", "learn-server-seconds", "learn-search-results", "server-packet-limit"]
+
     public init(signatures: SignatureSet, settings: DetectorSettings) throws {
         for signature in signatures.signatures where !Self.signatureIds.contains(signature.id) {
             throw SignatureParameterError(file: signature.file, line: signature.line,
                                           message: "signature '\(signature.id)': the napster plugin has no such signature")
+        }
+        for parameter in signatures.parameters.values.sorted(by: { $0.line < $1.line })
+        where !Self.parameterNames.contains(parameter.name) {
+            throw SignatureParameterError(file: signatures.file, line: parameter.line,
+                                          message: "parameter '\(parameter.name)': the napster plugin reads only \(Self.parameterNames.joined(separator: ", "))")
         }
         func enabled(_ id: String) -> Signature? { signatures.signature(id).flatMap { $0.enabled ? $0 : nil } }
         login = enabled("napster.login")
@@ -66,7 +73,7 @@ public struct NapsterDetector: Detector {
         announcements = NapsterAnnouncement.allCases.map { enabled($0.signatureId) }
 
         lockDuration = settings.lockDuration(default: try signatures.integer("lock-seconds", default: 120, in: 0...604_800))
-        peerLifetime = Seconds(try signatures.integer("learn-peer-seconds", default: 3600, in: 0...604_800))
+        peerLifetime = Seconds(try signatures.integer("learn-seconds", default: 3600, in: 0...604_800))
         serverLifetime = Seconds(try signatures.integer("learn-server-seconds", default: 86_400, in: 0...2_592_000))
         learnSearchResults = try signatures.boolean("learn-search-results", default: true)
         serverPacketLimit = try signatures.integer("server-packet-limit", default: 250_000, in: 16...100_000_000)
