@@ -187,3 +187,27 @@ public struct OutboundPacket: Sendable, Hashable {
         self.acknowledgementNumber = acknowledgementNumber
     }
 }
+
+public extension Finding {
+    /// Adds a fact for the log. A second value for a key already present joins the first,
+    /// comma-separated, so each key appears once; past `limit` values a key takes no more.
+    mutating func addFact(_ key: String, _ value: String, limit: Int = 16) {
+        guard let index = facts.firstIndex(where: { $0.key == key }) else {
+            facts.append(Fact(key, value))
+            return
+        }
+        let present = facts[index].value
+        guard present.utf8.reduce(1, { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }) < limit else { return }
+        facts[index] = Fact(key, present + ", " + value)
+    }
+}
+
+public extension Finding {
+    /// True when the finding already asks to learn this entry.
+    func learns(_ address: IPAddress, port: UInt16?) -> Bool {
+        actions.contains {
+            if case .learn(let request) = $0 { return request.address == address && request.port == port }
+            return false
+        }
+    }
+}

@@ -113,3 +113,13 @@ public struct DetectionInput {
         scope == .payload ? packet.payload : stream
     }
 }
+
+public extension HostQueries {
+    /// True when a learned list already holds this entry (the whole address when `port` is nil)
+    /// until at least `time`: learning it again would only refresh it. Plugins use it to keep
+    /// a server that repeats the same peers from filling the log.
+    func isLearned(_ address: IPAddress, port: UInt16?, until time: Timestamp) -> Bool {
+        guard let entry = learnedPeer(Endpoint(address, port ?? 0)), entry.port == port else { return false }
+        return entry.expires >= time
+    }
+}

@@ -277,6 +277,26 @@ final class NapsterDetectorTests: XCTestCase {
         XCTAssertEqual(bench.alerts("napster.server.search-result").count, 1, "one alert for one segment of results")
     }
 
+    func testSharersAlreadyListedAreNotAnnouncedAgain() throws {
+        let bench = try ProtocolBench()
+        let session = loggedIn(bench)
+        let result = { (i: Int) in
+            W.searchResult(W.SharedFile(file: "C:\\mp3\\track \(i).mp3", md5: Self.md5, size: 1000, seconds: 60, nick: "s",
+                                        owner: IPAddress(203, 0, 113, 60), dataPort: 6699))
+        }
+        session.send(result(0) + result(1) + result(2), from: .server)
+        XCTAssertEqual(bench.learns.count, 1, "three results from one sharer: one entry")
+        XCTAssertEqual(bench.alerts("napster.server.search-result").first?.facts, [Fact("peer", "203.0.113.60")])
+        session.send(result(3), from: .server)
+        XCTAssertEqual(bench.learns.count, 1)
+        XCTAssertEqual(bench.alerts("napster.server.search-result").count, 1, "nothing new: no second alert")
+        // Past half its lifetime, the entry is refreshed.
+        bench.wait(1900)
+        session.send(result(4), from: .server)
+        XCTAssertEqual(bench.learns.count, 2)
+        XCTAssertEqual(bench.learns.last?.refreshed, true)
+    }
+
     func testSearchResultsAreNotLearnedWhenTheFileSaysSo() throws {
         let bench = try ProtocolBench { sets in
             sets["napster"] = sets["napster"].map { Self.replacing($0, parameter: "learn-search-results", with: "false") }

@@ -137,15 +137,16 @@ public struct AudioGalaxyDetector: Detector {
             reader.feed(bytes, afterGap: afterGap) { order in
                 guard let rule = order.connect ? orderConnect : orderListen,
                       isLearnable(order.address, input), rule.matches(input) else { return }
-                if finding == nil { finding = Finding(signature: rule.id, verdict: Verdict(rule.action), keepInspecting: true) }
                 // "connect": the client will open address:port. "listen": the far end will connect
                 // in from a port nobody knows, so its whole address is learned.
                 let port: UInt16? = order.connect ? order.port : nil
-                if finding?.facts.count ?? 0 < Self.maximumFactsPerFinding {
-                    let text = order.connect ? Endpoint(order.address, order.port).description : order.address.description
-                    finding?.facts.append(Fact(order.connect ? "connect" : "listen", text))
-                }
-                if enforces(rule), peerLifetime > .zero, learned < Self.maximumLearnsPerPacket {
+                let learns = enforces(rule) && peerLifetime > .zero
+                if learns && (input.host.isLearned(order.address, port: port, until: input.time + peerLifetime / 2)
+                              || finding?.learns(order.address, port: port) == true) { return }
+                if finding == nil { finding = Finding(signature: rule.id, verdict: Verdict(rule.action), keepInspecting: true) }
+                let text = order.connect ? Endpoint(order.address, order.port).description : order.address.description
+                finding?.addFact(order.connect ? "connect" : "listen", text, limit: Self.maximumFactsPerFinding)
+                if learns, learned < Self.maximumLearnsPerPacket {
                     finding?.actions.append(.learn(LearnRequest(address: order.address, port: port, list: Self.list,
                                                                 timeToLive: peerLifetime,
                                                                 origin: "\(rule.id) from \(input.client.address)")))
@@ -162,12 +163,14 @@ public struct AudioGalaxyDetector: Detector {
         var finding = Finding(signature: rule.id, verdict: Verdict(rule.action), facts: [Fact("peer", input.remote.description)])
         if enforces(rule) {
             let address = input.remote.address
-            if peerLifetime > .zero, isLearnable(address, input) {
-                // A satellite the client connects to is learned with its port; one that connects
-                // in comes from a port nobody knows, so its whole address is learned.
+            // A satellite the client connects to is learned with its port; one that connects in
+            // comes from a port nobody knows, so its whole address is learned.
+            let port = input.flow.originatorIsLAN ? input.remote.port : nil
+            if peerLifetime > .zero, isLearnable(address, input),
+               !input.host.isLearned(address, port: port, until: input.time + peerLifetime / 2) {
                 finding.actions.append(.learn(LearnRequest(
-                    address: address, port: input.flow.originatorIsLAN ? input.remote.port : nil, list: Self.list,
-                    timeToLive: peerLifetime, origin: "\(rule.id) from \(input.client.address)")))
+                    address: address, port: port, list: Self.list, timeToLive: peerLifetime,
+                    origin: "\(rule.id) from \(input.client.address)")))
             }
             finding.actions.append(contentsOf: lock(input, rule))
         }

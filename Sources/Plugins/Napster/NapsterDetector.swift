@@ -182,29 +182,27 @@ public struct NapsterDetector: Detector {
         var reader = state.reader
         var finding = identification
         var learned = 0
-        var lastPeer: (IPAddress, UInt16?)?
         cursor.advance(input) { bytes, afterGap in
             reader.feed(bytes, afterGap: afterGap) { kind, fields in
                 guard let rule = announcements[kind.ordinal], let peer = kind.peer(fields) else { return }
                 if kind == .searchResult && !learnSearchResults { return }
                 guard isLearnable(peer.address, input), rule.matches(input) else { return }
-                if let last = lastPeer, last.0 == peer.address && last.1 == peer.port { return }
-                lastPeer = peer
+                let lifetime = kind == .redirect ? serverLifetime : peerLifetime
+                let learns = enforces(rule) && lifetime > .zero
+                // A server repeats its sharers: what is already listed for a while yet, or was
+                // just taken from this packet, is not announced again.
+                if learns && (input.host.isLearned(peer.address, port: peer.port, until: input.time + lifetime / 2)
+                              || finding?.learns(peer.address, port: peer.port) == true) { return }
                 if finding == nil {
                     finding = Finding(signature: rule.id, verdict: Verdict(rule.action), keepInspecting: true)
                 }
                 let text = peer.port.map { Endpoint(peer.address, $0).description } ?? peer.address.description
-                if finding?.facts.count ?? 0 < Self.maximumFactsPerFinding {
-                    finding?.facts.append(Fact(kind.factName, text))
-                }
-                if enforces(rule), learned < Self.maximumLearnsPerPacket {
-                    let lifetime = kind == .redirect ? serverLifetime : peerLifetime
-                    if lifetime > .zero {
-                        finding?.actions.append(.learn(LearnRequest(
-                            address: peer.address, port: peer.port, list: Self.list, timeToLive: lifetime,
-                            origin: "\(rule.id) from \(input.client.address)")))
-                        learned += 1
-                    }
+                finding?.addFact(kind.factName, text, limit: Self.maximumFactsPerFinding)
+                if learns && learned < Self.maximumLearnsPerPacket {
+                    finding?.actions.append(.learn(LearnRequest(
+                        address: peer.address, port: peer.port, list: Self.list, timeToLive: lifetime,
+                        origin: "\(rule.id) from \(input.client.address)")))
+                    learned += 1
                 }
             }
         }
@@ -219,10 +217,12 @@ public struct NapsterDetector: Detector {
             // A client the LAN host connects to is learned with its port; one that connects in
             // (a firewalled push) comes from a port nobody knows, so its whole address is learned.
             let address = input.remote.address
-            if isLearnable(address, input), peerLifetime > .zero {
+            let port = input.flow.originatorIsLAN ? input.remote.port : nil
+            if isLearnable(address, input), peerLifetime > .zero,
+               !input.host.isLearned(address, port: port, until: input.time + peerLifetime / 2) {
                 finding.actions.append(.learn(LearnRequest(
-                    address: address, port: input.flow.originatorIsLAN ? input.remote.port : nil, list: Self.list,
-                    timeToLive: peerLifetime, origin: "\(rule.id) from \(input.client.address)")))
+                    address: address, port: port, list: Self.list, timeToLive: peerLifetime,
+                    origin: "\(rule.id) from \(input.client.address)")))
             }
             finding.actions.append(contentsOf: lock(input, rule))
         }
@@ -232,12 +232,14 @@ public struct NapsterDetector: Detector {
     private func foundMetaserver(_ input: DetectionInput, rule: Signature, lines: UnsafeRawBufferPointer) -> Detection {
         var finding = Finding(signature: rule.id, verdict: Verdict(rule.action))
         var lineStart = 0
-        while lineStart < lines.count, finding.facts.count < Self.maximumFactsPerFinding {
+        var count = 0
+        while lineStart < lines.count, count < Self.maximumFactsPerFinding {
             let end = lines.firstIndex(of: UInt8(ascii: "\n"), from: lineStart) ?? lines.count
             var lineEnd = end
             if lineEnd > lineStart && lines[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
             let text = NapsterText.fact(lines, lineStart..<lineEnd, limit: 260)
-            finding.facts.append(Fact("server", text))
+            finding.addFact("server", text, limit: Self.maximumFactsPerFinding)
+            count += 1
             if enforces(rule), serverLifetime > .zero, let endpoint = Endpoint(text), isLearnable(endpoint.address, input) {
                 finding.actions.append(.learn(LearnRequest(
                     address: endpoint.address, port: endpoint.port, list: Self.list, timeToLive: serverLifetime,
