@@ -10,6 +10,11 @@ struct PeerwallSim: ParsableCommand {
             CaptureCommand.self,
             FastTrackClientCommand.self,
             FastTrackPeerCommand.self,
+            NapsterServerCommand.self,
+            NapsterClientCommand.self,
+            AudioGalaxyServerCommand.self,
+            AudioGalaxyClientCommand.self,
+            PeerCommand.self,
         ]
     )
 }
