@@ -85,7 +85,7 @@ enum NapsterRecognizer {
     private static func earlyHeader(_ stream: UnsafeRawBufferPointer, at offset: Int) -> NapsterOpening {
         // Byte 1 is the length's high byte (logins are short); byte 2 the type's low byte.
         if let high = stream.u8(offset + 1), Int(high) << 8 > maximumLoginLength { return .notNapster }
-        if let type = stream.u8(offset + 2), ![2, 4, 6, 7].contains(type) { return .notNapster }
+        if let type = stream.u8(offset + 2), !isLoginFamily(UInt16(type)) { return .notNapster }
         return .needMore
     }
 
@@ -125,16 +125,16 @@ enum NapsterRecognizer {
     /// or an answer to a nick registration (8, 9, 10), complete and in text.
     static func serverReply(_ stream: UnsafeRawBufferPointer) -> NapsterOpening {
         guard let length = stream.u16le(0), let type = stream.u16le(2) else {
-            if let type = stream.u8(2), ![0, 3, 8, 9, 10].contains(type) { return .notNapster }
+            if let type = stream.u8(2), !isReplyType(UInt16(type)) { return .notNapster }
             return .needMore
         }
-        guard [0, 3, 8, 9, 10].contains(type), Int(length) <= maximumLoginLength else { return .notNapster }
+        guard isReplyType(type), Int(length) <= maximumLoginLength else { return .notNapster }
         guard 4 + Int(length) <= stream.count else { return .needMore }
         guard let data = stream.slice(4, Int(length)), NapsterText.all(data, 0..<data.count, { $0 >= 0x20 && $0 != 0x7F }) else {
             return .notNapster
         }
         if type == 3 && length == 0 { return .notNapster }  // the ack carries an e-mail address
-        if [8, 9, 10].contains(type) && length != 0 { return .notNapster }
+        if type >= 8 && length != 0 { return .notNapster }
         return .serverReply(type: type)
     }
 
@@ -214,10 +214,30 @@ enum NapsterRecognizer {
         if o.hasPrefix("GET") { return request(o, after: 3, kind: .download, acceptorSaidOne: acceptorSaidOne) }
         if o.hasPrefix("SEND") { return request(o, after: 4, kind: .upload, acceptorSaidOne: acceptorSaidOne) }
         // A prefix of one of the words: wait for the rest.
-        for word: StaticString in ["GETLIST", "SENDLIST"] where o.count < word.utf8CodeUnitCount {
-            if UnsafeRawBufferPointer(start: word.utf8Start, count: o.count).elementsEqual(o) { return .needMore }
+        return isPrefix(o, of: "GETLIST") || isPrefix(o, of: "SENDLIST") ? .needMore : .notNapster
+    }
+
+    /// True when all of `bytes` (fewer than the word's) begin `word`.
+    private static func isPrefix(_ bytes: UnsafeRawBufferPointer, of word: StaticString) -> Bool {
+        guard bytes.count < word.utf8CodeUnitCount else { return false }
+        let start = word.utf8Start
+        for i in 0..<bytes.count where bytes[i] != start[i] { return false }
+        return true
+    }
+
+    private static func isLoginFamily(_ type: UInt16) -> Bool {
+        switch type {
+        case 2, 4, 6, 7: return true
+        default: return false
         }
-        return .notNapster
+    }
+
+    /// Error (0), login ack (3), nick registration answers (8, 9, 10).
+    private static func isReplyType(_ type: UInt16) -> Bool {
+        switch type {
+        case 0, 3, 8, 9, 10: return true
+        default: return false
+        }
     }
 
     /// `nick "file" digits` after the command word (no blank between them).
