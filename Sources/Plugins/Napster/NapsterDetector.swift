@@ -92,7 +92,8 @@ public struct NapsterDetector: Detector {
         if !originator.isEmpty {
             let opening = NapsterRecognizer.login(originator)
             if case let .login(kind, port, client) = opening, let rule = loginRule(kind), toServer, rule.matches(input) {
-                var facts = [Fact("data-port", String(port))]
+                var facts: [Fact] = []
+                if let port { facts.append(Fact("data-port", String(port))) }
                 if let client { facts.append(Fact("client", NapsterText.fact(originator, client))) }
                 return startSession(input, state: &state, rule: rule, facts: facts)
             }

@@ -8,7 +8,8 @@ enum NapsterOpening: Equatable {
     /// A login-family message whose framing holds but whose fields do not convince on their own:
     /// the server's answer decides.
     case framedLogin
-    case login(LoginKind, dataPort: UInt16, client: Range<Int>?)
+    /// The data port announced (none for a nick registration) and where the quoted client name lies.
+    case login(LoginKind, dataPort: UInt16?, client: Range<Int>?)
     case serverReply(type: UInt16)
     case peer(PeerKind)
     /// The metaserver's answer: one `host:port` line or more.
@@ -116,7 +117,7 @@ enum NapsterRecognizer {
     private static func nickCheck(_ data: UnsafeRawBufferPointer) -> NapsterOpening {
         var tokens = NapsterTokenizer(data)
         guard let nick = tokens.next(), NapsterText.isNick(data, nick), nick.range == 0..<data.count else { return .notNapster }
-        return .login(.nickCheck, dataPort: 0, client: nil)
+        return .login(.nickCheck, dataPort: nil, client: nil)
     }
 
     // MARK: Server to client
