@@ -179,7 +179,7 @@ public final class Engine: HostQueries {
                         detector.discard(flow: slot)
                         continue
                     }
-                    if descriptor.isFallback && (flow.appProto != 0 || learnedPeer(remote) != nil) {
+                    if descriptor.isFallback && (flow.appProto != 0 || learnedPeer(remote)?.transports.contains(packet.transport) == true) {
                         flow.activeDetectors &= ~bit
                         detector.discard(flow: slot)
                         continue
