@@ -1,5 +1,6 @@
 import AudioGalaxyPlugin
 import DetectorCatalog
+import EngineTestKit
 import Host
 import NapsterPlugin
 import PacketKit
@@ -8,22 +9,16 @@ import PortBlockPlugin
 import Simulators
 import XCTest
 
-/// A real engine running the Napster, AudioGalaxy and port-block plugins built from the shipped
-/// signature files, fed packets at explicit times, and the events it wrote.
+/// The shared engine harness with the shipped signature files, fed packets at explicit times,
+/// with TCP connections to drive and the events it wrote: the bench of the Napster and
+/// AudioGalaxy tests. By default every catalog plugin runs, as on a gateway.
 final class ProtocolBench {
-    static let root: String = {
-        var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        components.removeLast(3)
-        return components.joined(separator: "/")
-    }()
-
-    static let signatureDirectory = root + "/signatures"
-    static let ids = ["napster", "audiogalaxy", "portblock"]
+    static let ids = DetectorCatalog.all.map { $0.descriptor.id }
 
     /// The shipped signature sets, loaded once.
     static let shipped: [String: SignatureSet] = {
         do {
-            return try SignatureLoader.loadAll(directory: signatureDirectory, detectorIDs: ids)
+            return try SignatureLoader.loadAll(directory: EngineHarness.shippedSignatures, detectorIDs: ids)
         } catch {
             fatalError("the shipped signature files do not load: \(error)")
         }
@@ -32,33 +27,33 @@ final class ProtocolBench {
     static let gateway = IPAddress(192, 168, 1, 1)
     static let start = Timestamp(microseconds: 1_795_255_200_000_000)
 
-    let sink = CollectingEventSink()
-    let engine: Engine
+    let harness: EngineHarness
+    var engine: Engine { harness.engine }
+    var sink: CollectingEventSink { harness.events }
     /// The clock: each delivered packet moves it on by a millisecond.
-    private(set) var now = ProtocolBench.start
+    var now: Timestamp { harness.now }
     private var nextISN: UInt32 = 0x1000_0000
 
     /// `edit` may change the signature sets (parameters, actions) before the plugins are built.
-    init(monitorOnly: Bool = false, lockSecondsOverride: Int? = nil,
-         catalog: [any Detector.Type] = [NapsterDetector.self, AudioGalaxyDetector.self, PortBlockDetector.self],
+    init(monitorOnly: Bool = false, lockSecondsOverride: Int? = nil, catalog: [any Detector.Type] = DetectorCatalog.all,
          edit: (inout [String: SignatureSet]) -> Void = { _ in }) throws {
         var sets = ProtocolBench.shipped
         edit(&sets)
-        var configuration = Configuration()
-        configuration.gatewayAddresses = [ProtocolBench.gateway]
-        configuration.monitorOnly = monitorOnly
-        let detectors = try LoadedDetectors.build(catalog: catalog, signatureSets: sets,
-                                                  settings: DetectorSettings(lockSecondsOverride: lockSecondsOverride))
-        engine = Engine(configuration: configuration, detectors: detectors, sink: sink)
+        harness = try EngineHarness(catalog: catalog, signatureSets: sets) { configuration in
+            configuration.gatewayAddresses = [ProtocolBench.gateway]
+            configuration.monitorOnly = monitorOnly
+            configuration.lockSeconds = lockSecondsOverride
+        }
+        harness.now = ProtocolBench.start
     }
 
     // MARK: Feeding
 
     @discardableResult
     func deliver(_ packet: [UInt8]) -> Verdict {
-        let decision = packet.withUnsafeBytes { engine.process($0, at: now) }
-        now = now + Seconds(microseconds: 1000)
-        return decision.verdict
+        let verdict = harness.send(packet).verdict
+        harness.now = harness.now + Seconds(microseconds: 1000)
+        return verdict
     }
 
     @discardableResult
@@ -66,15 +61,11 @@ final class ProtocolBench {
 
     /// Replays a scenario's frames at their own times.
     func replay(_ frames: [CaptureFrame]) {
-        for frame in frames {
-            _ = frame.packet.withUnsafeBytes { engine.process($0, at: frame.time) }
-            if frame.time > now { now = frame.time }
-        }
+        for frame in frames { harness.send(frame.packet, at: frame.time) }
     }
 
     func wait(_ seconds: Double) {
-        now = now + Seconds(seconds)
-        _ = engine.advance(to: now)
+        harness.advance(by: seconds)
     }
 
     func connection(from client: Endpoint, to server: Endpoint) -> BenchConnection {
@@ -90,7 +81,7 @@ final class ProtocolBench {
 
     /// Ends every flow and returns the flow records.
     func finish() -> [FlowEvent] {
-        engine.finish()
+        harness.finish()
         return sink.flows
     }
 
