@@ -86,6 +86,9 @@ public struct DetectionInput {
     /// The same for the opposite direction, as far as it has arrived.
     public let reverseStream: UnsafeRawBufferPointer
     public let host: any HostQueries
+    /// An HTTP message view over this direction's stream, when it starts like one. Parsed once
+    /// per packet, however many signatures look at it.
+    public let http: HTTPMessageView?
 
     public init(packet: PacketView, flow: FlowInfo, direction: FlowDirection, time: Timestamp,
                 stream: UnsafeRawBufferPointer, reverseStream: UnsafeRawBufferPointer, host: any HostQueries) {
@@ -96,6 +99,7 @@ public struct DetectionInput {
         self.stream = stream
         self.reverseStream = reverseStream
         self.host = host
+        http = HTTPMessageView(stream)
     }
 
     /// True when this packet was sent by the LAN end of the flow.
@@ -104,9 +108,6 @@ public struct DetectionInput {
     public var client: Endpoint { flow.client }
     /// The far end of the flow.
     public var remote: Endpoint { flow.remote }
-
-    /// An HTTP message view over this direction's stream, when it starts like one. Parsed lazily.
-    public var http: HTTPMessageView? { HTTPMessageView(stream) }
 
     /// The bytes a signature element with this scope looks at.
     public func bytes(_ scope: MatchScope) -> UnsafeRawBufferPointer {

@@ -14,7 +14,8 @@ public struct HTTPMessageView: @unchecked Sendable {
     /// Makes a view when `bytes` start like an HTTP message: a request line `TOKEN SP target SP HTTP/x.y`
     /// or a status line `HTTP/x.y SP code`. Returns nil otherwise or while the first line is incomplete.
     public init?(_ bytes: UnsafeRawBufferPointer) {
-        guard let lineEnd = bytes.firstIndex(of: 0x0A) else { return nil }
+        // Most streams are not HTTP: decide from the first bytes before scanning for a line end.
+        guard HTTPMessageView.startsLikeHTTP(bytes), let lineEnd = bytes.firstIndex(of: 0x0A) else { return nil }
         let contentEnd = lineEnd > 0 && bytes[lineEnd - 1] == 0x0D ? lineEnd - 1 : lineEnd
         let line = UnsafeRawBufferPointer(rebasing: bytes[0..<contentEnd])
         guard HTTPMessageView.looksLikeRequestLine(line) || HTTPMessageView.looksLikeStatusLine(line) else { return nil }
@@ -68,11 +69,15 @@ public struct HTTPMessageView: @unchecked Sendable {
 
     /// The value of the first header named `name` (ASCII, case-insensitive), for names known at run time.
     public func header(named name: String) -> UnsafeRawBufferPointer? {
-        let wanted = Array(name.utf8).map(HTTPMessageView.lowercase)
         var found: UnsafeRawBufferPointer?
+        let wantedCount = name.utf8.count
         forEachHeader { headerName, value in
-            guard headerName.count == wanted.count else { return true }
-            for i in 0..<wanted.count where HTTPMessageView.lowercase(headerName[i]) != wanted[i] { return true }
+            guard headerName.count == wantedCount else { return true }
+            var i = 0
+            for byte in name.utf8 {
+                if HTTPMessageView.lowercase(headerName[i]) != HTTPMessageView.lowercase(byte) { return true }
+                i += 1
+            }
             found = value
             return false
         }
@@ -111,6 +116,14 @@ public struct HTTPMessageView: @unchecked Sendable {
     }
 
     @inline(__always) static func lowercase(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    /// An uppercase method token and a space, or `HTTP/`, within the first bytes.
+    private static func startsLikeHTTP(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.hasPrefix("HTTP/") { return true }
+        var i = 0
+        while i < bytes.count && i < 17, bytes[i] >= 0x41 && bytes[i] <= 0x5A { i += 1 }
+        return i > 0 && i <= 16 && bytes.u8(i) == 0x20
+    }
 
     private static func looksLikeRequestLine(_ line: UnsafeRawBufferPointer) -> Bool {
         // METHOD: 1...16 uppercase letters, then a space, a target, a space and "HTTP/".

@@ -120,7 +120,7 @@ public enum MatchElement: Sendable {
 }
 
 /// One entry of a signature file, loaded, validated and compiled by the host.
-public struct Signature: Sendable {
+public final class Signature: Sendable {
     /// Stable, namespaced id: `fasttrack.http.x-kazaa-username`. Logs, counters and exemptions use it.
     public let id: String
     public let transport: TransportFilter

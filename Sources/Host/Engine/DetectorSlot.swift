@@ -4,7 +4,10 @@ import PluginAPI
 /// can hold plugins of different `FlowState` types in one array.
 protocol AnyDetectorSlot: AnyObject {
     var descriptor: DetectorDescriptor { get }
-    func inspect(_ input: DetectionInput, flow: UInt32) -> Detection
+    /// Shows the plugin a packet. `hasState` says whether a state is stored for the flow (the
+    /// engine keeps that bit per flow, so flows without one never touch the state table);
+    /// on return it says whether one is stored now.
+    func inspect(_ input: DetectionInput, flow: UInt32, hasState: inout Bool) -> Detection
     /// Forgets the state of a flow that ended.
     func discard(flow: UInt32)
     /// Takes over the flow states of the plugin it replaces on a reload (same plugin type only).
@@ -24,14 +27,17 @@ final class DetectorSlot<D: Detector>: AnyDetectorSlot {
     var descriptor: DetectorDescriptor { D.descriptor }
     var trackedStates: Int { states.count }
 
-    func inspect(_ input: DetectionInput, flow: UInt32) -> Detection {
-        if isStateless {
-            var state = initial
-            return detector.inspect(input, state: &state)
-        }
-        var state = states[flow] ?? initial
+    func inspect(_ input: DetectionInput, flow: UInt32, hasState: inout Bool) -> Detection {
+        var state = hasState ? (states[flow] ?? initial) : initial
         let detection = detector.inspect(input, state: &state)
-        if state == initial { states.removeValue(forKey: flow) } else { states[flow] = state }
+        if isStateless { return detection }
+        if state == initial {
+            if hasState { states.removeValue(forKey: flow) }
+            hasState = false
+        } else {
+            states[flow] = state
+            hasState = true
+        }
         return detection
     }
 

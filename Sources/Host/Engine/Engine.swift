@@ -23,8 +23,15 @@ public struct PacketDecision: Sendable {
 /// Not thread-safe: one caller at a time (the daemon serialises its queue readers).
 public final class Engine: HostQueries {
     public let configuration: Configuration
-    private(set) var detectors: LoadedDetectors
+    private(set) var detectors: LoadedDetectors {
+        didSet { cacheDetectorTraits() }
+    }
     private let sink: EngineEventSink
+    /// Per plugin, what the packet loop needs, copied out of the descriptors so the loop touches
+    /// no reference-counted storage.
+    private var detectorTransports: [UInt8] = []
+    private var detectorPacketLimits: [Int] = []
+    private var detectorIsFallback: [Bool] = []
 
     var flows: FlowTable
     private var streams: [UInt32: StreamPair] = [:]
@@ -90,6 +97,7 @@ public final class Engine: HostQueries {
                let inRange = gateways.first(where: { range.contains($0) }) { return inRange }
             return gateways.first { $0.isIPv4 == client.isIPv4 }
         }
+        cacheDetectorTraits()
     }
 
     /// Swaps in a new plugin set (a reload). Flow states of plugins present in both carry over.
@@ -102,8 +110,20 @@ public final class Engine: HostQueries {
         if !sameOrder {
             // Plugin bit positions changed: let every flow be seen afresh by the new set.
             let all = Engine.allBits(newDetectors.slots.count)
-            for slot in flows.liveSlots { flows[slot].activeDetectors = all; flows[slot].keepInspecting = 0 }
+            for slot in flows.liveSlots {
+                flows[slot].activeDetectors = all
+                flows[slot].keepInspecting = 0
+                // Which plugin holds state is unknown now: let every one look (and clean up).
+                flows[slot].detectorStates = all
+            }
         }
+    }
+
+    private func cacheDetectorTraits() {
+        let descriptors = detectors.slots.map(\.descriptor)
+        detectorTransports = descriptors.map { ($0.transports.contains(.tcp) ? 1 : 0) | ($0.transports.contains(.udp) ? 2 : 0) }
+        detectorPacketLimits = descriptors.map(\.packetLimit)
+        detectorIsFallback = descriptors.map(\.isFallback)
     }
 
     // MARK: HostQueries
@@ -162,34 +182,40 @@ public final class Engine: HostQueries {
 
         // 1. The plugins that still want this flow.
         if flow.activeDetectors != 0 {
-            updateStream(slot, packet: packet, direction: direction)
+            updateStream(slot, flow: &flow, packet: packet, direction: direction)
+            let transportBit: UInt8 = packet.isTCP ? 1 : 2
+            let slots = detectors.slots
             withStreams(slot, packet: packet, direction: direction) { stream, reverse in
                 let input = DetectionInput(packet: packet, flow: info, direction: direction, time: time,
                                            stream: stream, reverseStream: reverse, host: self)
-                for (i, detector) in detectors.slots.enumerated() {
+                for i in 0..<slots.count {
                     let bit = UInt32(1) << UInt32(i)
                     guard flow.activeDetectors & bit != 0 else { continue }
-                    let descriptor = detector.descriptor
-                    guard descriptor.transports.contains(packet.transport) else {
+                    guard detectorTransports[i] & transportBit != 0 else {
                         flow.activeDetectors &= ~bit
                         continue
                     }
-                    if packetIndex >= descriptor.packetLimit && flow.keepInspecting & bit == 0 {
+                    let detector = slots[i]
+                    if packetIndex >= detectorPacketLimits[i] && flow.keepInspecting & bit == 0 {
                         flow.activeDetectors &= ~bit
-                        detector.discard(flow: slot)
+                        if flow.detectorStates & bit != 0 { detector.discard(flow: slot); flow.detectorStates &= ~bit }
                         continue
                     }
-                    if descriptor.isFallback && (flow.appProto != 0 || learnedPeer(remote)?.transports.contains(packet.transport) == true) {
+                    // A fallback plugin (port-block) yields to a flow another plugin named, or to a learned peer.
+                    if detectorIsFallback[i] && (flow.appProto != 0 || learnedPeer(remote)?.transports.contains(packet.transport) == true) {
                         flow.activeDetectors &= ~bit
-                        detector.discard(flow: slot)
+                        if flow.detectorStates & bit != 0 { detector.discard(flow: slot); flow.detectorStates &= ~bit }
                         continue
                     }
-                    switch detector.inspect(input, flow: slot) {
+                    var hasState = flow.detectorStates & bit != 0
+                    let detection = detector.inspect(input, flow: slot, hasState: &hasState)
+                    if hasState { flow.detectorStates |= bit } else { flow.detectorStates &= ~bit }
+                    switch detection {
                     case .undecided:
                         break
                     case .notMine:
                         flow.activeDetectors &= ~bit
-                        detector.discard(flow: slot)
+                        if flow.detectorStates & bit != 0 { detector.discard(flow: slot); flow.detectorStates &= ~bit }
                     case .found(let finding):
                         if finding.identifiesFlow && flow.appProto == 0 { flow.appProto = UInt8(i + 1) }
                         if finding.verdict > verdict || (finding.verdict == verdict && reason == .none && verdict != .accept) {
@@ -200,9 +226,9 @@ public final class Engine: HostQueries {
                             flow.keepInspecting |= bit
                         } else {
                             flow.activeDetectors &= ~bit
-                            detector.discard(flow: slot)
+                            if flow.detectorStates & bit != 0 { detector.discard(flow: slot); flow.detectorStates &= ~bit }
                         }
-                        record(finding, plugin: descriptor.id, packet: packet, client: client, at: time, outbound: &outbound)
+                        record(finding, plugin: detector.descriptor.id, packet: packet, client: client, at: time, outbound: &outbound)
                     }
                 }
             }
@@ -352,8 +378,9 @@ public final class Engine: HostQueries {
         let record = FlowRecord(
             key: key, originatorIsLow: originatorIsLow, originatorIsLAN: originatorIsLAN,
             timeoutClass: packet.isTCP ? .tcpOpening : .udp,
-            activeDetectors: Engine.allBits(detectors.slots.count), keepInspecting: 0, appProto: 0,
-            verdict: .accept, stickyDrop: false, sawFIN: false, reason: .none, start: time, lastSeen: time,
+            activeDetectors: Engine.allBits(detectors.slots.count), keepInspecting: 0, detectorStates: 0, appProto: 0,
+            verdict: .accept, stickyDrop: false, sawFIN: false, sawSYN: 0, synSequenceToServer: 0, synSequenceToClient: 0,
+            reason: .none, start: time, lastSeen: time,
             packetsToServer: 0, packetsToClient: 0, bytesToServer: 0, bytesToClient: 0, droppedPackets: 0,
             previous: FlowTable.none, next: FlowTable.none)
         return flows.insert(record)
@@ -369,7 +396,9 @@ public final class Engine: HostQueries {
     private func endFlow(_ slot: UInt32, ending: String, at time: Timestamp?) {
         let flow = flows.remove(slot)
         streams.removeValue(forKey: slot)
-        for detector in detectors.slots { detector.discard(flow: slot) }
+        for (i, detector) in detectors.slots.enumerated() where flow.detectorStates & (UInt32(1) << UInt32(i)) != 0 {
+            detector.discard(flow: slot)
+        }
         let appProto = flow.appProto == 0 ? nil : detectors.slots[safe: Int(flow.appProto) - 1]?.descriptor.id
         let event = FlowEvent(
             timestamp: flow.lastSeen, transport: Transport(rawValue: flow.key.transport) ?? .udp,
@@ -382,16 +411,29 @@ public final class Engine: HostQueries {
 
     // MARK: Streams
 
-    /// Adds a TCP segment to its direction's stream.
-    private func updateStream(_ slot: UInt32, packet: PacketView, direction: FlowDirection) {
+    /// Adds a TCP segment to its direction's stream. Bare SYNs only note their sequence number
+    /// in the flow: the stream buffers exist only for flows that carry payload.
+    private func updateStream(_ slot: UInt32, flow: inout FlowRecord, packet: PacketView, direction: FlowDirection) {
         guard packet.isTCP else { return }
         let isSYN = packet.tcpFlags.contains(.syn)
-        if packet.payload.isEmpty && !isSYN && streams[slot] == nil { return }
+        if packet.payload.isEmpty {
+            if isSYN {
+                if direction == .toServer { flow.sawSYN |= 1; flow.synSequenceToServer = packet.sequenceNumber }
+                else { flow.sawSYN |= 2; flow.synSequenceToClient = packet.sequenceNumber }
+            }
+            return
+        }
         let depth = configuration.streamDepth
+        if streams[slot] == nil {
+            var pair = StreamPair()
+            if flow.sawSYN & 1 != 0 { pair.toServer = StreamBuffer(synSequence: flow.synSequenceToServer) }
+            if flow.sawSYN & 2 != 0 { pair.toClient = StreamBuffer(synSequence: flow.synSequenceToClient) }
+            streams[slot] = pair
+        }
         if direction == .toServer {
-            streams[slot, default: StreamPair()].toServer.add(sequence: packet.sequenceNumber, isSYN: isSYN, payload: packet.payload, limit: depth)
+            streams[slot]?.toServer.add(sequence: packet.sequenceNumber, isSYN: isSYN, payload: packet.payload, limit: depth)
         } else {
-            streams[slot, default: StreamPair()].toClient.add(sequence: packet.sequenceNumber, isSYN: isSYN, payload: packet.payload, limit: depth)
+            streams[slot]?.toClient.add(sequence: packet.sequenceNumber, isSYN: isSYN, payload: packet.payload, limit: depth)
         }
     }
 

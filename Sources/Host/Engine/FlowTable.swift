@@ -17,12 +17,19 @@ struct FlowRecord {
     var activeDetectors: UInt32
     /// Bit i set: plugin i asked to keep inspecting past its packet limit.
     var keepInspecting: UInt32
+    /// Bit i set: plugin i has a stored state for this flow.
+    var detectorStates: UInt32
     /// 0 = none; else 1 + the index of the plugin that identified the flow.
     var appProto: UInt8
     var verdict: Verdict
     /// True when a drop of this flow applies to its later packets too (plugin or learned-peer drops).
     var stickyDrop: Bool
     var sawFIN: Bool
+    /// Bit 0: the originator's SYN was seen; bit 1: the responder's. Their sequence numbers
+    /// start the streams, which are only allocated once there is payload.
+    var sawSYN: UInt8
+    var synSequenceToServer: UInt32
+    var synSequenceToClient: UInt32
     var reason: ReasonCode
     var start: Timestamp
     var lastSeen: Timestamp

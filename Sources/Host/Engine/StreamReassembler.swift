@@ -9,6 +9,11 @@ struct StreamBuffer {
     private var pending: [(sequence: UInt32, bytes: [UInt8])] = []
     private static let maximumPending = 8
 
+    init() {}
+
+    /// A stream whose SYN (at `synSequence`) was seen before any payload.
+    init(synSequence: UInt32) { nextSequence = synSequence &+ 1 }
+
     /// Feeds one segment. `isSYN` segments consume one sequence number.
     mutating func add(sequence: UInt32, isSYN: Bool, payload: UnsafeRawBufferPointer, limit: Int) {
         if isSYN {
