@@ -22,19 +22,20 @@ while True:
     f.seek(struct.unpack('<IIII',h)[2],1); n+=1
 print(n)" "$capture")
 
-# Runs a command under /usr/bin/time; prints "seconds max_rss_kib".
+# Runs a command under /usr/bin/time; prints "cpu_seconds max_rss_kib wall_seconds". CPU time
+# (user + system) is the figure compared: it moves less than wall time on a shared machine.
 measure() {
-    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt" || { cat "$out/stderr.txt" >&2; return 1; }
-    cat "$out/time.txt"
+    /usr/bin/time -f "%U %S %M %e" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt" || { cat "$out/stderr.txt" >&2; return 1; }
+    awk '{ printf "%.2f %s %s\n", $1 + $2, $3, $4 }' "$out/time.txt"
 }
 
 best() { sort -n | head -1; }
 
 peerwall_times=(); ndpi_times=(); peerwall_rss=0; ndpi_rss=0
 for _ in $(seq "$runs"); do
-    read -r s rss < <(measure "$bin/peerwall" replay --signatures signatures --format json "$capture")
+    read -r s rss wall < <(measure "$bin/peerwall" replay --signatures signatures --format json "$capture")
     peerwall_times+=("$s"); peerwall_rss=$rss
-    read -r s rss < <(measure ndpiReader -i "$capture" -q)
+    read -r s rss wall < <(measure ndpiReader -i "$capture" -q)
     ndpi_times+=("$s"); ndpi_rss=$rss
 done
 pw=$(printf '%s\n' "${peerwall_times[@]}" | best)
@@ -48,11 +49,11 @@ frames = int(frames); pw = float(pw); nd = float(nd)
 pps = lambda s: f"{frames / s:,.0f}" if s > 0 else "n/a"
 print(f"capture: {frames} packets")
 print()
-print("| tool | best wall time (s) | all runs (s) | packets/s (best) | peak RSS |")
+print("| tool | best CPU time (s) | all runs, CPU s | packets per CPU second (best) | peak RSS |")
 print("|---|---|---|---|---|")
 print(f"| peerwall replay --format json | {pw:.2f} | {pw_all} | {pps(pw)} | {int(pw_rss)/1024:.1f} MiB |")
 print(f"| ndpiReader -i -q | {nd:.2f} | {nd_all} | {pps(nd)} | {int(nd_rss)/1024:.1f} MiB |")
 print()
-print(f"speed ratio (ndpiReader time / peerwall time): {nd / pw:.2f}x" if pw > 0 else "speed ratio: n/a")
+print(f"speed ratio (ndpiReader CPU time / peerwall CPU time): {nd / pw:.2f}x" if pw > 0 else "speed ratio: n/a")
 print(f"memory per tracked flow at 1,000,000 flows: {flow_mem}")
 PY

@@ -69,19 +69,33 @@ public struct HTTPMessageView: @unchecked Sendable {
 
     /// The value of the first header named `name` (ASCII, case-insensitive), for names known at run time.
     public func header(named name: String) -> UnsafeRawBufferPointer? {
-        var found: UnsafeRawBufferPointer?
-        let wantedCount = name.utf8.count
-        forEachHeader { headerName, value in
-            guard headerName.count == wantedCount else { return true }
-            var i = 0
-            for byte in name.utf8 {
-                if HTTPMessageView.lowercase(headerName[i]) != HTTPMessageView.lowercase(byte) { return true }
-                i += 1
+        var name = name
+        return name.withUTF8 { wanted -> UnsafeRawBufferPointer? in
+            // Signatures ask for many names per packet: test each line's colon position and
+            // name in place, and trim only the value of the line that matches.
+            let limit = headerEnd ?? bytes.count
+            var lineStart = headersStart
+            while lineStart < limit, let lineEnd = bytes.firstIndex(of: 0x0A, from: lineStart), lineEnd < limit {
+                let colon = lineStart + wanted.count
+                if colon < lineEnd, bytes[colon] == 0x3A, HTTPMessageView.equalsCaseInsensitive(bytes, at: lineStart, wanted) {
+                    var contentEnd = lineEnd
+                    if contentEnd > colon && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+                    var valueStart = colon + 1
+                    while valueStart < contentEnd && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
+                    var valueEnd = contentEnd
+                    while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+                    return UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+                }
+                if lineEnd == lineStart || (lineEnd == lineStart + 1 && bytes[lineStart] == 0x0D) { return nil }  // the blank line
+                lineStart = lineEnd + 1
             }
-            found = value
-            return false
+            return nil
         }
-        return found
+    }
+
+    private static func equalsCaseInsensitive(_ bytes: UnsafeRawBufferPointer, at offset: Int, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<wanted.count where lowercase(bytes[offset + i]) != lowercase(wanted[i]) { return false }
+        return true
     }
 
     /// Calls `body` with each complete header line's name and trimmed value, in order,

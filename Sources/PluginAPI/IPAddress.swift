@@ -96,6 +96,22 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
 
     // MARK: Text form
 
+    /// Appends the text form to a byte buffer; IPv4 without building a string, since event
+    /// writers print addresses for every flow.
+    public func appendText(to bytes: inout [UInt8]) {
+        guard let v4 else {
+            bytes.append(contentsOf: description.utf8)
+            return
+        }
+        for shift in [UInt32(24), 16, 8, 0] {
+            let octet = UInt8(truncatingIfNeeded: v4 >> shift)
+            if octet >= 100 { bytes.append(UInt8(ascii: "0") + octet / 100) }
+            if octet >= 10 { bytes.append(UInt8(ascii: "0") + octet / 10 % 10) }
+            bytes.append(UInt8(ascii: "0") + octet % 10)
+            if shift != 0 { bytes.append(UInt8(ascii: ".")) }
+        }
+    }
+
     public var description: String {
         if let v4 {
             return "\(v4 >> 24).\((v4 >> 16) & 0xFF).\((v4 >> 8) & 0xFF).\(v4 & 0xFF)"

@@ -129,8 +129,17 @@ public final class Engine: HostQueries {
     // MARK: HostQueries
 
     public func learnedPeer(_ endpoint: Endpoint) -> LearnedPeer? {
-        learned.isEmpty ? nil : learned.lookup(endpoint, at: now)
+        if learned.isEmpty { return nil }
+        // The host and several plugins ask about the same far end for each packet: remember the last answer.
+        if let memo = learnedMemo, memo.endpoint == endpoint, memo.generation == learned.generation, memo.time == now {
+            return memo.answer
+        }
+        let answer = learned.lookup(endpoint, at: now)
+        learnedMemo = (endpoint, learned.generation, now, answer)
+        return answer
     }
+
+    private var learnedMemo: (endpoint: Endpoint, generation: UInt64, time: Timestamp, answer: LearnedPeer?)?
 
     public func isLocked(_ client: IPAddress) -> Bool { locks.isLocked(client, at: now) }
     public func isLAN(_ address: IPAddress) -> Bool { configuration.isLAN(address) }

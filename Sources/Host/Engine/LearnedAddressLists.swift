@@ -8,6 +8,10 @@ struct LearnedAddressLists {
         let address: IPAddress
         /// -1 for a whole-address entry.
         let port: Int32
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(address.low ^ address.high ^ UInt64(UInt32(bitPattern: port)) << 32)
+        }
     }
 
     enum Outcome: Equatable {

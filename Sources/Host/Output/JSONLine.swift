@@ -32,7 +32,9 @@ struct JSONLine {
 
     mutating func add(_ name: StaticString, _ value: IPAddress) {
         key(name)
-        appendQuoted(value.description)
+        bytes.append(UInt8(ascii: "\""))
+        value.appendText(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func add(_ name: StaticString, _ value: Timestamp) {
