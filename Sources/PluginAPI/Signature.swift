@@ -1,6 +1,6 @@
 /// A compiled pattern, supplied by the host (PCRE2 with JIT). Plugins use it through this
-/// protocol and never see the regex engine.
-public protocol PatternMatcher: Sendable {
+/// protocol and never see the regex engine. Class-bound: signatures hold it by reference.
+public protocol PatternMatcher: AnyObject, Sendable {
     /// The pattern's source text, as written in the signature file.
     var pattern: String { get }
     /// The byte range of the first match in `bytes`, or nil.
@@ -162,7 +162,8 @@ public final class Signature: Sendable {
             return false
         }
         for (set, side) in exceptedPorts where Signature.port(input, side, in: set) { return false }
-        for element in elements where !Signature.evaluate(element, input) { return false }
+        // By index: iterating by value would copy every element, references and all.
+        for i in elements.indices where !Signature.evaluate(elements[i], input) { return false }
         return true
     }
 

@@ -131,15 +131,36 @@ public final class Engine: HostQueries {
     public func learnedPeer(_ endpoint: Endpoint) -> LearnedPeer? {
         if learned.isEmpty { return nil }
         // The host and several plugins ask about the same far end for each packet: remember the last answer.
-        if let memo = learnedMemo, memo.endpoint == endpoint, memo.generation == learned.generation, memo.time == now {
-            return memo.answer
-        }
+        if memoValid, memoEndpoint == endpoint, memoGeneration == learned.generation, memoTime == now { return memoAnswer }
         let answer = learned.lookup(endpoint, at: now)
-        learnedMemo = (endpoint, learned.generation, now, answer)
+        remember(endpoint, answer)
         return answer
     }
 
-    private var learnedMemo: (endpoint: Endpoint, generation: UInt64, time: Timestamp, answer: LearnedPeer?)?
+    private var memoValid = false
+    private var memoEndpoint = Endpoint(IPAddress(v4: 0), 0)
+    private var memoGeneration: UInt64 = 0
+    private var memoTime = Timestamp.zero
+    private var memoAnswer: LearnedPeer?
+
+    private func remember(_ endpoint: Endpoint, _ answer: LearnedPeer?) {
+        memoValid = true
+        memoEndpoint = endpoint
+        memoGeneration = learned.generation
+        memoTime = now
+        memoAnswer = answer
+    }
+
+    /// The far end's learned entry for this packet, skipping the look-up while the lists have
+    /// not changed since the flow's far end was last found on none.
+    private func remoteLearned(_ flow: inout FlowRecord, _ remote: Endpoint) -> LearnedPeer? {
+        if learned.isEmpty { return nil }
+        let generation = UInt32(truncatingIfNeeded: learned.generation) &+ 1
+        if flow.notLearnedAtGeneration == generation { return nil }
+        let answer = learnedPeer(remote)
+        flow.notLearnedAtGeneration = answer == nil ? generation : 0
+        return answer
+    }
 
     public func isLocked(_ client: IPAddress) -> Bool { locks.isLocked(client, at: now) }
     public func isLAN(_ address: IPAddress) -> Bool { configuration.isLAN(address) }
@@ -188,6 +209,7 @@ public final class Engine: HostQueries {
 
         var verdict = Verdict.accept
         var reason = ReasonCode.none
+        let remotePeer = remoteLearned(&flow, remote)
 
         // 1. The plugins that still want this flow.
         if flow.activeDetectors != 0 {
@@ -211,7 +233,7 @@ public final class Engine: HostQueries {
                         continue
                     }
                     // A fallback plugin (port-block) yields to a flow another plugin named, or to a learned peer.
-                    if detectorIsFallback[i] && (flow.appProto != 0 || learnedPeer(remote)?.transports.contains(packet.transport) == true) {
+                    if detectorIsFallback[i] && (flow.appProto != 0 || remotePeer?.transports.contains(packet.transport) == true) {
                         flow.activeDetectors &= ~bit
                         if flow.detectorStates & bit != 0 { detector.discard(flow: slot); flow.detectorStates &= ~bit }
                         continue
@@ -245,7 +267,8 @@ public final class Engine: HostQueries {
         }
 
         // 2. Host policy: learned peers, then time locks, then what the flow already earned.
-        if verdict == .accept, let peer = learnedPeer(remote), peer.transports.contains(packet.transport) {
+        // Looked up again: a plugin may have just learned the far end.
+        if verdict == .accept, let peer = remotePeer ?? remoteLearned(&flow, remote), peer.transports.contains(packet.transport) {
             verdict = .drop
             reason = .learnedPeer
             if flow.appProto == 0, let index = detectors.ids.firstIndex(of: peer.list) { flow.appProto = UInt8(index + 1) }
@@ -387,7 +410,8 @@ public final class Engine: HostQueries {
         let record = FlowRecord(
             key: key, originatorIsLow: originatorIsLow, originatorIsLAN: originatorIsLAN,
             timeoutClass: packet.isTCP ? .tcpOpening : .udp,
-            activeDetectors: Engine.allBits(detectors.slots.count), keepInspecting: 0, detectorStates: 0, appProto: 0,
+            activeDetectors: Engine.allBits(detectors.slots.count), keepInspecting: 0, detectorStates: 0,
+            notLearnedAtGeneration: 0, appProto: 0,
             verdict: .accept, stickyDrop: false, sawFIN: false, sawSYN: 0, synSequenceToServer: 0, synSequenceToClient: 0,
             reason: .none, start: time, lastSeen: time,
             packetsToServer: 0, packetsToClient: 0, bytesToServer: 0, bytesToClient: 0, droppedPackets: 0,

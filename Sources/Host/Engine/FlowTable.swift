@@ -19,6 +19,9 @@ struct FlowRecord {
     var keepInspecting: UInt32
     /// Bit i set: plugin i has a stored state for this flow.
     var detectorStates: UInt32
+    /// The learned lists' generation (+1; 0 = never looked) when the far end was last found
+    /// on no list: until the lists change, the flow needs no look-up.
+    var notLearnedAtGeneration: UInt32
     /// 0 = none; else 1 + the index of the plugin that identified the flow.
     var appProto: UInt8
     var verdict: Verdict
