@@ -317,8 +317,8 @@ public final class Engine: HostQueries {
     private func stillInspected(_ flow: FlowRecord, after packetIndex: Int) -> Bool {
         guard flow.activeDetectors != 0 else { return false }
         if flow.keepInspecting & flow.activeDetectors != 0 { return true }
-        for (i, detector) in detectors.slots.enumerated() where flow.activeDetectors & (UInt32(1) << UInt32(i)) != 0 {
-            if packetIndex + 1 < detector.descriptor.packetLimit { return true }
+        for i in detectorPacketLimits.indices where flow.activeDetectors & (UInt32(1) << UInt32(i)) != 0 {
+            if packetIndex + 1 < detectorPacketLimits[i] { return true }
         }
         return false
     }

@@ -396,9 +396,9 @@ public struct FastTrackDetector: Detector {
         let isHTTP = input.http != nil
         // A push line is not followed by a head; a stream that is neither ends here too.
         if headEnded || full || !isHTTP { state.markDone(direction) }
-        for rule in httpRules where rule.matches(input) {
+        for i in httpRules.indices where httpRules[i].matches(input) {
             state.markDone(direction)
-            return .found(httpFinding(input, rule, keepInspecting: !state.bothDone))
+            return .found(httpFinding(input, httpRules[i], keepInspecting: !state.bothDone))
         }
         return state.bothDone ? .notMine : .undecided
     }
