@@ -116,6 +116,12 @@ public struct DetectionInput {
 }
 
 public extension HostQueries {
+    /// True for an address a plugin may put on a learned list: a unicast Internet address, never
+    /// loopback, multicast, broadcast, unspecified, link-local, a LAN address or the gateway.
+    func mayLearn(_ address: IPAddress) -> Bool {
+        address.isRoutableUnicast && !isLAN(address) && !isGatewayAddress(address)
+    }
+
     /// True when a learned list already holds this entry (the whole address when `port` is nil)
     /// until at least `time`: learning it again would only refresh it. Plugins use it to keep
     /// a server that repeats the same peers from filling the log.

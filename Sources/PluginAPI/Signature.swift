@@ -26,6 +26,11 @@ public enum SignatureAction: String, Sendable, CaseIterable {
     case accept
 }
 
+extension SignatureAction {
+    /// Drop and reject enforce (learn, lock); alert only logs; accept does nothing.
+    public var enforces: Bool { self == .drop || self == .reject }
+}
+
 /// Which packets of a flow a signature applies to, relative to the flow's originator.
 public enum DirectionFilter: String, Sendable, CaseIterable {
     case toServer, toClient, any
@@ -229,6 +234,9 @@ public struct SignatureSet: Sendable {
     }
 
     public func signature(_ id: String) -> Signature? { signatures.first { $0.id == id } }
+
+    /// The signature with this id when it is enabled: plugins treat a disabled one as absent.
+    public func enabledSignature(_ id: String) -> Signature? { signature(id).flatMap { $0.enabled ? $0 : nil } }
 
     /// The signatures whose id starts with `prefix`, in file order.
     public func signatures(withPrefix prefix: String) -> [Signature] { signatures.filter { $0.id.hasPrefix(prefix) } }

@@ -54,7 +54,7 @@ public struct AudioGalaxyDetector: Detector {
             throw SignatureParameterError(file: signatures.file, line: parameter.line,
                                           message: "parameter '\(parameter.name)': the audiogalaxy plugin reads only \(Self.parameterNames.joined(separator: ", "))")
         }
-        func enabled(_ id: String) -> Signature? { signatures.signature(id).flatMap { $0.enabled ? $0 : nil } }
+        let enabled = signatures.enabledSignature
         login = enabled("audiogalaxy.login")
         message = enabled("audiogalaxy.message")
         redirect = enabled("audiogalaxy.redirect")
@@ -96,8 +96,8 @@ public struct AudioGalaxyDetector: Detector {
             guard let rule = redirect, rule.matches(input) else { return .notMine }
             let server = Endpoint(address, port)
             var finding = Finding(signature: rule.id, verdict: Verdict(rule.action), facts: [Fact("server", server.description)])
-            if enforces(rule) {
-                if serverLifetime > .zero, isLearnable(address, input) {
+            if rule.action.enforces {
+                if serverLifetime > .zero, input.host.mayLearn(address) {
                     finding.actions.append(.learn(LearnRequest(address: address, port: port, list: Self.list, timeToLive: serverLifetime,
                                                                origin: "\(rule.id) from \(input.client.address)")))
                 }
@@ -117,7 +117,7 @@ public struct AudioGalaxyDetector: Detector {
 
     private func startSession(_ input: DetectionInput, state: inout AudioGalaxyFlowState, rule: Signature, facts: [Fact]) -> Detection {
         var finding = Finding(signature: rule.id, verdict: Verdict(rule.action), facts: facts)
-        if enforces(rule) { finding.actions.append(contentsOf: lock(input, rule)) }
+        if rule.action.enforces { finding.actions.append(contentsOf: lock(input, rule)) }
         guard input.flow.originatorIsLAN else { return .found(finding) }
         state.session = true
         finding.keepInspecting = true
@@ -136,11 +136,11 @@ public struct AudioGalaxyDetector: Detector {
         cursor.advance(input) { bytes, afterGap in
             reader.feed(bytes, afterGap: afterGap) { order in
                 guard let rule = order.connect ? orderConnect : orderListen,
-                      isLearnable(order.address, input), rule.matches(input) else { return }
+                      input.host.mayLearn(order.address), rule.matches(input) else { return }
                 // "connect": the client will open address:port. "listen": the far end will connect
                 // in from a port nobody knows, so its whole address is learned.
                 let port: UInt16? = order.connect ? order.port : nil
-                let learns = enforces(rule) && peerLifetime > .zero
+                let learns = rule.action.enforces && peerLifetime > .zero
                 if learns && (input.host.isLearned(order.address, port: port, until: input.time + peerLifetime / 2)
                               || finding?.learns(order.address, port: port) == true) { return }
                 if finding == nil { finding = Finding(signature: rule.id, verdict: Verdict(rule.action), keepInspecting: true) }
@@ -161,12 +161,12 @@ public struct AudioGalaxyDetector: Detector {
 
     private func foundTransfer(_ input: DetectionInput, rule: Signature) -> Detection {
         var finding = Finding(signature: rule.id, verdict: Verdict(rule.action), facts: [Fact("peer", input.remote.description)])
-        if enforces(rule) {
+        if rule.action.enforces {
             let address = input.remote.address
             // A satellite the client connects to is learned with its port; one that connects in
             // comes from a port nobody knows, so its whole address is learned.
             let port = input.flow.originatorIsLAN ? input.remote.port : nil
-            if peerLifetime > .zero, isLearnable(address, input),
+            if peerLifetime > .zero, input.host.mayLearn(address),
                !input.host.isLearned(address, port: port, until: input.time + peerLifetime / 2) {
                 finding.actions.append(.learn(LearnRequest(
                     address: address, port: port, list: Self.list, timeToLive: peerLifetime,
@@ -179,14 +179,10 @@ public struct AudioGalaxyDetector: Detector {
 
     // MARK: Helpers
 
-    private func enforces(_ rule: Signature) -> Bool { rule.action == .drop || rule.action == .reject }
 
     private func lock(_ input: DetectionInput, _ rule: Signature) -> [HostAction] {
         guard lockDuration > .zero else { return [] }
         return [.lock(LockRequest(client: input.client.address, duration: lockDuration, reason: rule.id))]
     }
 
-    private func isLearnable(_ address: IPAddress, _ input: DetectionInput) -> Bool {
-        address.isRoutableUnicast && !input.host.isLAN(address) && !input.host.isGatewayAddress(address)
-    }
 }

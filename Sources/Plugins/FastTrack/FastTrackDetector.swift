@@ -30,7 +30,7 @@ public struct FastTrackDetector: Detector {
         let minLength: Int
         let maxLength: Int
         /// True when the signature's action asks for more than a log line.
-        var enforces: Bool { Verdict(signature.action) != .accept }
+        var enforces: Bool { signature.action.enforces }
     }
 
     let discoveryRules: [DiscoveryRule]
@@ -65,9 +65,9 @@ public struct FastTrackDetector: Detector {
         discoveryMinLength = rules.map(\.minLength).min() ?? Int.max
         discoveryMaxLength = rules.map(\.maxLength).max() ?? 0
 
-        learnedPeerRule = signatures.signature("fasttrack.learned-peer").flatMap { $0.enabled ? $0 : nil }
+        learnedPeerRule = signatures.enabledSignature("fasttrack.learned-peer")
         httpRules = signatures.signatures(withPrefix: "fasttrack.http.").filter(\.enabled)
-        sessionOpenRule = signatures.signature("fasttrack.tcp.session-open").flatMap { $0.enabled ? $0 : nil }
+        sessionOpenRule = signatures.enabledSignature("fasttrack.tcp.session-open")
 
         let lockSeconds = try signatures.integer("lock-seconds", default: 120, in: 0...86_400)
         lockDuration = settings.lockDuration(default: lockSeconds)
@@ -180,7 +180,7 @@ public struct FastTrackDetector: Detector {
         var actions: [HostAction] = []
         var verdict = Verdict(rule.signature.action)
         let remote = input.remote
-        let outbound = input.fromClient && input.host.isLAN(input.client.address) && isPeerAddress(remote.address, input)
+        let outbound = input.fromClient && input.host.isLAN(input.client.address) && input.host.mayLearn(remote.address)
         if outbound {
             facts.append(Fact("client_port", String(input.packet.sourcePort)))
             if rule.enforces {
@@ -217,7 +217,7 @@ public struct FastTrackDetector: Detector {
         // An answer to a ping the LAN client sent on this flow: the sender is a FastTrack peer.
         // Unsolicited pongs teach nothing: their source address is too easy to forge.
         let answersClient = !input.fromClient && input.flow.originatorIsLAN && input.host.isLAN(client)
-        if answersClient, rule.enforces, isPeerAddress(input.remote.address, input) {
+        if answersClient, rule.enforces, input.host.mayLearn(input.remote.address) {
             actions.append(learn(input.remote, signature: rule.signature.id, client: input.flow.originator, network: network))
         }
         // With pass-pings the discovery exchange is let through both ways, as ftwall's -n did.
@@ -311,10 +311,6 @@ public struct FastTrackDetector: Detector {
                             transports: passPings ? [.tcp] : [.tcp, .udp]))
     }
 
-    /// An address that may go on the learned list: routable, outside the LAN, not the gateway.
-    private func isPeerAddress(_ address: IPAddress, _ input: DetectionInput) -> Bool {
-        address.isRoutableUnicast && !input.host.isLAN(address) && !input.host.isGatewayAddress(address)
-    }
 
     // MARK: TCP
 
@@ -438,7 +434,7 @@ public struct FastTrackDetector: Detector {
         if verdict != .accept {
             var learned: [Endpoint] = []
             func add(_ endpoint: Endpoint, via header: String?) {
-                guard isPeerAddress(endpoint.address, input), !learned.contains(endpoint) else { return }
+                guard input.host.mayLearn(endpoint.address), !learned.contains(endpoint) else { return }
                 learned.append(endpoint)
                 actions.append(.learn(LearnRequest(
                     address: endpoint.address, port: endpoint.port, list: FastTrackDetector.id, timeToLive: learnTimeToLive,
@@ -484,7 +480,7 @@ public struct FastTrackDetector: Detector {
         var actions: [HostAction] = []
         if verdict != .accept {
             let client = input.client.address
-            if isPeerAddress(input.remote.address, input) {
+            if input.host.mayLearn(input.remote.address) {
                 actions.append(.learn(LearnRequest(
                     address: input.remote.address, port: input.remote.port, list: FastTrackDetector.id, timeToLive: learnTimeToLive,
                     origin: PeerOrigin.describe(signature: rule.id, client: client))))

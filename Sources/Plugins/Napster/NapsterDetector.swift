@@ -61,7 +61,7 @@ public struct NapsterDetector: Detector {
             throw SignatureParameterError(file: signatures.file, line: parameter.line,
                                           message: "parameter '\(parameter.name)': the napster plugin reads only \(Self.parameterNames.joined(separator: ", "))")
         }
-        func enabled(_ id: String) -> Signature? { signatures.signature(id).flatMap { $0.enabled ? $0 : nil } }
+        let enabled = signatures.enabledSignature
         login = enabled("napster.login")
         newUserLogin = enabled("napster.login.new-user")
         nickCheck = enabled("napster.nick-check")
@@ -167,7 +167,7 @@ public struct NapsterDetector: Detector {
     /// server announces when the client is ours.
     private func startSession(_ input: DetectionInput, state: inout NapsterFlowState, rule: Signature, facts: [Fact]) -> Detection {
         var finding = Finding(signature: rule.id, verdict: Verdict(rule.action), facts: facts)
-        if enforces(rule) { finding.actions.append(contentsOf: lock(input, rule)) }
+        if rule.action.enforces { finding.actions.append(contentsOf: lock(input, rule)) }
         guard input.flow.originatorIsLAN else { return .found(finding) }
         state.session = true
         finding.keepInspecting = true
@@ -187,9 +187,9 @@ public struct NapsterDetector: Detector {
             reader.feed(bytes, afterGap: afterGap) { kind, fields in
                 guard let rule = announcements[kind.ordinal], let peer = kind.peer(fields) else { return }
                 if kind == .searchResult && !learnSearchResults { return }
-                guard isLearnable(peer.address, input), rule.matches(input) else { return }
+                guard input.host.mayLearn(peer.address), rule.matches(input) else { return }
                 let lifetime = kind == .redirect ? serverLifetime : peerLifetime
-                let learns = enforces(rule) && lifetime > .zero
+                let learns = rule.action.enforces && lifetime > .zero
                 // A server repeats its sharers: what is already listed for a while yet, or was
                 // just taken from this packet, is not announced again.
                 if learns && (input.host.isLearned(peer.address, port: peer.port, until: input.time + lifetime / 2)
@@ -214,12 +214,12 @@ public struct NapsterDetector: Detector {
 
     private func foundPeer(_ input: DetectionInput, rule: Signature, kind: NapsterOpening.PeerKind) -> Detection {
         var finding = Finding(signature: rule.id, verdict: Verdict(rule.action), facts: [Fact("peer", input.remote.description)])
-        if enforces(rule) {
+        if rule.action.enforces {
             // A client the LAN host connects to is learned with its port; one that connects in
             // (a firewalled push) comes from a port nobody knows, so its whole address is learned.
             let address = input.remote.address
             let port = input.flow.originatorIsLAN ? input.remote.port : nil
-            if isLearnable(address, input), peerLifetime > .zero,
+            if input.host.mayLearn(address), peerLifetime > .zero,
                !input.host.isLearned(address, port: port, until: input.time + peerLifetime / 2) {
                 finding.actions.append(.learn(LearnRequest(
                     address: address, port: port, list: Self.list, timeToLive: peerLifetime,
@@ -241,32 +241,25 @@ public struct NapsterDetector: Detector {
             let text = NapsterText.fact(lines, lineStart..<lineEnd, limit: 260)
             finding.addFact("server", text, limit: Self.maximumFactsPerFinding)
             count += 1
-            if enforces(rule), serverLifetime > .zero, let endpoint = Endpoint(text), isLearnable(endpoint.address, input) {
+            if rule.action.enforces, serverLifetime > .zero, let endpoint = Endpoint(text), input.host.mayLearn(endpoint.address) {
                 finding.actions.append(.learn(LearnRequest(
                     address: endpoint.address, port: endpoint.port, list: Self.list, timeToLive: serverLifetime,
                     origin: "\(rule.id) from \(input.client.address)")))
             }
             lineStart = end + 1
         }
-        if enforces(rule) { finding.actions.append(contentsOf: lock(input, rule)) }
+        if rule.action.enforces { finding.actions.append(contentsOf: lock(input, rule)) }
         return .found(finding)
     }
 
     // MARK: Helpers
 
-    /// Drop and reject enforce; alert only logs what would be learned; accept does nothing.
-    private func enforces(_ rule: Signature) -> Bool { rule.action == .drop || rule.action == .reject }
 
     private func lock(_ input: DetectionInput, _ rule: Signature) -> [HostAction] {
         guard lockDuration > .zero else { return [] }
         return [.lock(LockRequest(client: input.client.address, duration: lockDuration, reason: rule.id))]
     }
 
-    /// Only a unicast Internet address may be learned: never loopback, multicast, broadcast,
-    /// unspecified, link-local, LAN or the gateway itself.
-    private func isLearnable(_ address: IPAddress, _ input: DetectionInput) -> Bool {
-        address.isRoutableUnicast && !input.host.isLAN(address) && !input.host.isGatewayAddress(address)
-    }
 }
 
 extension NapsterAnnouncement {
