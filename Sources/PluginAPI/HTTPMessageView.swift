@@ -10,6 +10,9 @@ public struct HTTPMessageView: @unchecked Sendable {
     private let headersStart: Int
     /// Offset just past the blank line ending the headers, or nil when it has not arrived yet.
     public let headerEnd: Int?
+    /// One bit per header name present (`nameBit`), so a signature that needs a header the
+    /// message lacks is rejected without scanning the headers.
+    public let headerNames: UInt64
 
     /// Makes a view when `bytes` start like an HTTP message: a request line `TOKEN SP target SP HTTP/x.y`
     /// or a status line `HTTP/x.y SP code`. Returns nil otherwise or while the first line is incomplete.
@@ -22,7 +25,28 @@ public struct HTTPMessageView: @unchecked Sendable {
         self.bytes = bytes
         startLine = line
         headersStart = lineEnd + 1
-        headerEnd = HTTPMessageView.findHeaderEnd(bytes, from: lineEnd + 1)
+        let end = HTTPMessageView.findHeaderEnd(bytes, from: lineEnd + 1)
+        headerEnd = end
+        headerNames = HTTPMessageView.summariseNames(bytes, from: lineEnd + 1, to: end ?? bytes.count)
+    }
+
+    /// The summary bit of a header name (ASCII, case-insensitive): FNV-1a of the lowercased name, mod 64.
+    public static func nameBit(_ name: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in name { hash = (hash ^ UInt64(lowercase(byte))) &* 0x0000_0100_0000_01B3 }
+        return 1 << (hash & 63)
+    }
+
+    private static func summariseNames(_ bytes: UnsafeRawBufferPointer, from start: Int, to limit: Int) -> UInt64 {
+        var names: UInt64 = 0
+        var lineStart = start
+        while lineStart < limit, let lineEnd = bytes.firstIndex(of: 0x0A, from: lineStart), lineEnd < limit {
+            if let colon = bytes.firstIndex(of: 0x3A, from: lineStart), colon < lineEnd {
+                names |= nameBit(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<colon]))
+            }
+            lineStart = lineEnd + 1
+        }
+        return names
     }
 
     /// True for a status line (`HTTP/1.1 206 Partial Content`).

@@ -158,11 +158,20 @@ public final class Signature: Sendable {
         self.exceptedPorts = exceptedPorts
         self.file = file
         self.line = line
+        var required: UInt64 = 0
+        for case let .httpHeader(name, _) in elements { required |= HTTPMessageView.nameBit(name.utf8) }
+        requiredHeaderNames = required
     }
+
+    /// The header-name bits every message must have for this signature to match.
+    private let requiredHeaderNames: UInt64
 
     /// True when the signature is enabled and every element matches this input.
     public func matches(_ input: DetectionInput) -> Bool {
         guard enabled, transport.admits(input.packet.transport), direction.admits(input.direction) else { return false }
+        if requiredHeaderNames != 0 {
+            guard let http = input.http, http.headerNames & requiredHeaderNames == requiredHeaderNames else { return false }
+        }
         for cidr in exceptions where cidr.contains(input.packet.source) || cidr.contains(input.packet.destination) {
             return false
         }
