@@ -28,15 +28,30 @@ final class DetectorSlot<D: Detector>: AnyDetectorSlot {
     var trackedStates: Int { states.count }
 
     func inspect(_ input: DetectionInput, flow: UInt32, hasState: inout Bool) -> Detection {
-        var state = hasState ? (states[flow] ?? initial) : initial
+        hasState ? inspectStored(input, flow: flow, hasState: &hasState) : inspectFresh(input, flow: flow, hasState: &hasState)
+    }
+
+    /// Most packets: no state stored for the flow, so no state-table work unless the plugin made one.
+    @inline(never)
+    private func inspectFresh(_ input: DetectionInput, flow: UInt32, hasState: inout Bool) -> Detection {
+        var state = initial
         let detection = detector.inspect(input, state: &state)
-        if isStateless { return detection }
+        if !isStateless && state != initial {
+            states[flow] = state
+            hasState = true
+        }
+        return detection
+    }
+
+    @inline(never)
+    private func inspectStored(_ input: DetectionInput, flow: UInt32, hasState: inout Bool) -> Detection {
+        var state = states[flow] ?? initial
+        let detection = detector.inspect(input, state: &state)
         if state == initial {
-            if hasState { states.removeValue(forKey: flow) }
+            states.removeValue(forKey: flow)
             hasState = false
         } else {
             states[flow] = state
-            hasState = true
         }
         return detection
     }
