@@ -17,6 +17,7 @@ struct Peerwall: ParsableCommand {
             UnlockCommand.self,
             ForgetCommand.self,
             ReloadCommand.self,
+            LabCommand.self,
         ]
     )
 }

@@ -1,0 +1,188 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// `peerwall lab`: the lab with a Kazaa client and an ordinary browsing client on the LAN (and
+/// Napster and AudioGalaxy clients when the simulators have them), stand-in supernodes and a
+/// web server outside, and the real daemon on the gateway. It prints, as it happens, what the
+/// daemon blocks and why and what each client sees, runs for a bounded time, then sums up.
+public final class LabDemo: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var duration: Double = 75
+        public var lockSeconds = 20
+        public var peerwall: String
+        public var simulator: String
+        public var signatures: String
+        public var keepFiles = false
+        /// Also print every alert and injected packet (not only the first of each kind).
+        public var verbose = false
+
+        public init(peerwall: String, simulator: String, signatures: String) {
+            self.peerwall = peerwall
+            self.simulator = simulator
+            self.signatures = signatures
+        }
+    }
+
+    /// The FastTrack client's schedule, derived from the duration and the lock time so that the
+    /// run shows the lock, its re-arming, and its end after the client quits.
+    public struct Timeline: Sendable, Equatable {
+        public var reping: Double
+        public var downloads: [Double]
+        public var quitAfter: Double
+
+        public init(duration: Double, lockSeconds: Int) {
+            let lock = Double(max(lockSeconds, 2))
+            reping = max(2, (lock / 2).rounded())
+            downloads = [reping * 1.5]
+            // Quit halfway between two pings, leaving time for the lock to run out and for a
+            // few page loads after it.
+            let latest = duration - lock - 15
+            let rounds = max(1, (latest / reping).rounded(.down))
+            quitAfter = max(reping * 1.5 + 3, rounds * reping + reping / 2)
+            if quitAfter > reping * 3 { downloads.append(reping * 2.5) }
+        }
+    }
+
+    public let options: Options
+    private let output: @Sendable (String) -> Void
+    private let stopRequested = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+    private let printLock = NSLock()
+    private var started = Date()
+    private var tally = LabTally()
+    private var seenKinds: Set<String> = []
+
+    public init(options: Options, output: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.output = output
+    }
+
+    /// Ends the run early (Ctrl-C): the summary and the clean-up still happen.
+    public func requestStop() {
+        if !stopped.exchange(true, ordering: .relaxed) { stopRequested.signal() }
+    }
+
+    private func say(_ text: String) {
+        let elapsed = Date().timeIntervalSince(started)
+        printLock.withLock { output(String(format: "[%5.1f s] ", elapsed) + text) }
+    }
+
+    // MARK: Run
+
+    /// Runs the lab; returns true when every expectation held (the P2P clients cut off, the
+    /// ordinary client unaffected).
+    public func run() throws -> Bool {
+        started = Date()
+        let lab = Lab(base: "pwlab", peerwall: options.peerwall, simulator: options.simulator, signatures: options.signatures,
+                      lockSeconds: options.lockSeconds, keepFiles: options.keepFiles)
+        defer {
+            let status = lab.down()
+            say("cleaned up: daemon stopped\(status.map { " (exit \($0))" } ?? ""), namespaces \(lab.network.prefix)-* deleted"
+                + (options.keepFiles ? ", logs kept in \(lab.directory)" : ""))
+        }
+        say("building the lab: LAN 10.99.1.0/24 + fd00:99:1::/64 (clients in namespaces \(lab.network.prefix)-<name>), gateway \(lab.network.gateway), outside 10.99.3.0/24 + fd00:99:3::/64 (\(lab.network.outside))")
+        try lab.up()
+        let daemonPID = lab.daemon.process.map { String($0.pid) } ?? "?"
+        say("peerwall run on the gateway (pid \(daemonPID)): rules installed, queue \(lab.daemon.settings.queue), lock \(options.lockSeconds) s, events in \(lab.daemon.eventLog)")
+        say("web server on http://\(Lab.web4)/ and http://[\(Lab.web6)]/")
+
+        let timeline = Timeline(duration: options.duration, lockSeconds: options.lockSeconds)
+        let kazaaAddress = LabNetwork.address4(Lab.kazaa)
+        let browserAddress = LabNetwork.address4(Lab.browser)
+        let haveFastTrack = LabSimulator.supports(options.simulator, "fasttrack-client")
+        var kazaa: LabSimulator?
+        var supernodes: LabSimulator?
+        if haveFastTrack {
+            supernodes = try lab.startSimulator(role: "supernodes", namespace: lab.network.outside,
+                                                arguments: ["fasttrack-peer"] + Lab.supernodes.flatMap { ["--listen", $0] }
+                                                    + ["--duration", String(Int(options.duration) + 5)])
+            // The peers must listen before the client's first burst.
+            usleep(300_000)
+            var arguments = ["fasttrack-client"] + Lab.supernodes.flatMap { ["--peer", $0] }
+            arguments += ["--reping", String(timeline.reping), "--discovery-timeout", "5",
+                          "--quit-after", String(timeline.quitAfter), "--duration", String(max(1, options.duration - 2))]
+            for at in timeline.downloads { arguments += ["--download", "\(Lab.supernodes[0])@\(at)"] }
+            kazaa = try lab.startSimulator(role: "kazaa \(kazaaAddress)", namespace: lab.namespace(Lab.kazaa), arguments: arguments)
+            say("kazaa \(kazaaAddress): FastTrack client pinging \(Lab.supernodes.joined(separator: ", ")) every \(Int(timeline.reping)) s, downloads at \(timeline.downloads.map { "\(Int($0)) s" }.joined(separator: ", ")), quits at \(Int(timeline.quitAfter)) s")
+        } else {
+            say("peerwall-sim has no fasttrack-client here (\(options.simulator)): the lab runs without the Kazaa client")
+        }
+
+        let browser = BrowsingLoop(namespace: lab.namespace(Lab.browser), targets: [Lab.web4, Lab.web6], interval: 2) { [self] attempt in
+            say("browser \(browserAddress): \(LabDemo.describe(attempt.result))")
+        }
+        let kazaaBrowsing = BrowsingLoop(namespace: lab.namespace(Lab.kazaa), targets: [Lab.web4], interval: 3) { [self] attempt in
+            say("kazaa \(kazaaAddress) web: \(LabDemo.describe(attempt.result))")
+        }
+        browser.start()
+        kazaaBrowsing.start()
+        say("browser \(browserAddress): loading a page every 2 s; the Kazaa user browses too, every 3 s")
+
+        let events = LineFollower(path: lab.daemon.eventLog)
+        let simulators = [kazaa, supernodes].compactMap { $0 }
+        let deadline = Date().addingTimeInterval(options.duration)
+        // Bounded by the deadline; a stop request ends it early.
+        while Date() < deadline {
+            if stopRequested.wait(timeout: .now() + 0.2) == .success {
+                say("stopping early (interrupted)")
+                break
+            }
+            report(events: events, simulators: simulators)
+        }
+        browser.stop()
+        kazaaBrowsing.stop()
+        for simulator in simulators {
+            // The client's duration ends before the lab's; its summary line is then written.
+            simulator.process.wait(seconds: stopped.load(ordering: .relaxed) ? 0 : 3)
+            simulator.process.stop(grace: 2)
+        }
+        report(events: events, simulators: simulators)
+        let status = try? lab.daemon.status()
+        let exit = lab.daemon.stop()
+        let rulesLeft = lab.daemon.rules().contains("PEERWALL")
+        report(events: events, simulators: simulators)
+        say("daemon stopped with status \(exit.map(String.init) ?? "?")\(rulesLeft ? "; its rules are STILL in place" : ", its rules removed")")
+
+        let summary = LabSummary(tally: tally, now: Date().timeIntervalSince1970, kazaa: kazaa, supernodes: supernodes,
+                                 kazaaAddress: kazaaAddress, kazaaBrowsing: kazaaBrowsing.results,
+                                 browserAddress: browserAddress, browsing: browser.results, status: status,
+                                 elapsed: Date().timeIntervalSince(started), lockSeconds: options.lockSeconds)
+        printLock.withLock { for line in summary.lines { output(line) } }
+        return summary.passed && exit == 0 && !rulesLeft
+    }
+
+    // MARK: Reporting
+
+    private func report(events: LineFollower, simulators: [LabSimulator]) {
+        for line in events.newLines() {
+            guard let event = DaemonEvent.parse(line) else { continue }
+            tally.add(event)
+            guard let text = event.humanLine else { continue }
+            // Every ping gets an alert and a spoofed reply: show the first of each kind per
+            // client and peer, then only the counts in the summary.
+            if !options.verbose && (event.eventType == "alert" || event.eventType == "inject" || event.rearmed == true) {
+                let key = [event.eventType, event.alert?.signatureID ?? event.kind ?? "", event.sourceIP ?? event.client ?? "",
+                           event.destinationIP ?? ""].joined(separator: "|")
+                guard seenKinds.insert(key).inserted else { continue }
+                say(text + " (further ones counted in the summary)")
+                continue
+            }
+            say(text)
+        }
+        for simulator in simulators {
+            for line in simulator.newLines() { say("\(simulator.role): \(line)") }
+        }
+    }
+
+    static func describe(_ result: LabBrowser.Result) -> String {
+        let time = LabText.milliseconds(result.milliseconds)
+        switch result.outcome {
+        case .ok(let status): return "GET \(result.url) ok \(status) in \(time)"
+        case .refused: return "GET \(result.url) refused (reset) after \(time)"
+        case .noAnswer: return "GET \(result.url) no answer in \(time) (connection attempt dropped)"
+        case .broken(let why): return "GET \(result.url) failed after \(time): \(why)"
+        case .failed(let why): return "GET \(result.url) failed: \(why)"
+        }
+    }
+}
