@@ -76,6 +76,8 @@ let package = Package(
         .testTarget(name: "PluginTests",
                     dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators", "EngineTestKit"]
                         + pluginFolders.map { .target(name: "\($0)Plugin") }),
+        // The gateway lab, live: needs root and the built peerwall and peerwall-sim.
+        .testTarget(name: "LabTests", dependencies: ["Host", "PluginAPI"]),
         .testTarget(name: "GoldenTests", dependencies: ["Host", "PacketKit", "DetectorCatalog", "Simulators"], exclude: ["Captures"]),
     ] + pluginTargets,
     swiftLanguageModes: [.v6]

@@ -48,8 +48,8 @@ struct LabCommand: ParsableCommand {
             printError("peerwall lab \(missing)")
             throw ExitCode(69)
         }
-        let executable = LabCommand.ownExecutable()
-        let simulator = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("peerwall-sim").path
+        let executable = BuiltProducts.current
+        let simulator = BuiltProducts.beside("peerwall-sim")
         guard FileManager.default.isExecutableFile(atPath: simulator) else {
             printError("peerwall lab needs peerwall-sim beside the peerwall executable (\(simulator)); build both with `swift build`")
             throw ExitCode(69)
@@ -89,13 +89,5 @@ struct LabCommand: ParsableCommand {
             throw ExitCode(71)
         }
         if !passed { throw ExitCode(1) }
-    }
-
-    /// This program's own path, so the daemon the lab starts is the same build.
-    static func ownExecutable() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -68,7 +68,7 @@ final class LiveQueueTests: XCTestCase {
         XCTAssertGreaterThan(report.queues.first?.settled ?? 0, 0, "no flow was handed back to the kernel")
 
         // Someone flushes the rules: the daemon puts them back within its check interval.
-        _ = CommandLineTool.run("ip", ["netns", "exec", try XCTUnwrap(network).gateway, "iptables", "-w", "-t", "mangle", "-F", "FORWARD"])
+        _ = CommandRunner.run("ip", ["netns", "exec", try XCTUnwrap(network).gateway, "iptables", "-w", "-t", "mangle", "-F", "FORWARD"])
         XCTAssertTrue(waitUntil(seconds: 12) { daemon.rules().contains("-A FORWARD -s 10.99.1.0/24 -j PEERWALL") },
                       "flushed rules were not put back")
         XCTAssertEqual(try udpDelivered(to: server4, port: 1214, payload: ping, count: 3), 0, "ping got through after the repair")

@@ -1,4 +1,4 @@
-import Foundation
+import Host
 
 /// Locates the repository's files from the test sources, without SwiftPM resources.
 enum TestPaths {
@@ -16,12 +16,6 @@ enum TestPaths {
     static let shippedSignatures = root + "/signatures"
     static let schema = shippedSignatures + "/peerwall-signatures.xsd"
 
-    /// The built `peerwall`, beside the test bundle: SwiftPM puts every product of a build in one directory.
-    static var peerwallBinary: String {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        let candidates = [testBinary.appendingPathComponent("peerwall").path,
-                          testBinary.deletingLastPathComponent().appendingPathComponent("peerwall").path,
-                          root + "/.build/debug/peerwall"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[candidates.count - 1]
-    }
+    /// The built `peerwall`, from the same build as the tests.
+    static var peerwallBinary: String { BuiltProducts.beside("peerwall") }
 }

@@ -49,39 +49,3 @@ final class FirewallManager: @unchecked Sendable {
         return true
     }
 }
-
-/// Runs a program found on PATH and collects its exit status and combined output.
-enum CommandRunner {
-    struct Result {
-        let status: Int32
-        let output: String
-    }
-
-    static func run(_ program: String, _ arguments: [String]) -> Result {
-        guard let path = locate(program) else { return Result(status: 127, output: "\(program): not found on PATH") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do {
-            try process.run()
-        } catch {
-            return Result(status: 126, output: "\(program): \(error)")
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
-    }
-
-    static func locate(_ program: String) -> String? {
-        if program.contains("/") { return program }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-        for directory in (path + ":/usr/sbin:/sbin").split(separator: ":") {
-            let candidate = "\(directory)/\(program)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-}

@@ -8,9 +8,10 @@ public struct DaemonEvent: Decodable, Sendable {
         public var signatureID: String?
         public var action: String?
         public var verdict: String?
+        public var facts: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case plugin, action, verdict
+            case plugin, action, verdict, facts
             case signatureID = "signature_id"
         }
     }
@@ -63,23 +64,33 @@ public struct DaemonEvent: Decodable, Sendable {
     /// The event's time, as seconds since 1970.
     public var time: Double { DaemonEvent.seconds(timestamp) ?? 0 }
 
-    /// Seconds since 1970 from the event log's `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    /// Seconds since 1970 from the event log's `YYYY-MM-DDTHH:MM:SS[.ffffff]` followed by `Z` or
+    /// an offset `±hhmm` / `±hh:mm`.
     public static func seconds(_ text: String) -> Double? {
-        let parts = text.split(whereSeparator: { "-T:Z".contains($0) })
-        guard parts.count >= 6, let year = Int32(parts[0]), let month = Int32(parts[1]), let day = Int32(parts[2]),
-              let hour = Int32(parts[3]), let minute = Int32(parts[4]), let second = Double(parts[5]) else { return nil }
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") else { return nil }
+        func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: bytes[range], as: UTF8.self)) }
+        var zone = 19
+        while zone < bytes.count, bytes[zone] == UInt8(ascii: ".") || (bytes[zone] >= 48 && bytes[zone] <= 57) { zone += 1 }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = Double(String(decoding: bytes[17..<zone], as: UTF8.self)) else { return nil }
+        var offset = 0.0
+        if zone < bytes.count, bytes[zone] != UInt8(ascii: "Z") {
+            let digits = bytes[(zone + 1)...].filter { $0 != UInt8(ascii: ":") }
+            guard digits.count == 4, let value = Int(String(decoding: digits, as: UTF8.self)) else { return nil }
+            offset = Double((value / 100) * 3600 + (value % 100) * 60) * (bytes[zone] == UInt8(ascii: "-") ? -1 : 1)
+        }
         var fields = tm()
         fields.tm_year = year - 1900
         fields.tm_mon = month - 1
         fields.tm_mday = day
         fields.tm_hour = hour
         fields.tm_min = minute
-        fields.tm_sec = 0
-        return Double(timegm(&fields)) + second
+        return Double(timegm(&fields)) + second - offset
     }
 
-    var source: String { LabText.endpoint(sourceIP, sourcePort) }
-    var destination: String { LabText.endpoint(destinationIP, destinationPort) }
+    public var source: String { LabText.endpoint(sourceIP, sourcePort) }
+    public var destination: String { LabText.endpoint(destinationIP, destinationPort) }
 
     /// A concise line for the operator, or nil for events not worth a line (refreshes, stats).
     public var humanLine: String? {

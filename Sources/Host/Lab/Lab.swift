@@ -51,14 +51,14 @@ public final class Lab: @unchecked Sendable {
         self.keepFiles = keepFiles
     }
 
-    /// Builds the namespaces, starts the web server and the daemon.
-    public func up() throws {
+    /// Builds the namespaces, starts the web server and (unless told not to) the daemon.
+    public func up(startingDaemon: Bool = true) throws {
         LabNetwork.removeStale(base: network.base)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try network.build()
         do {
             web = try LabServer(name: "web", namespace: network.outside, addresses: [Lab.web4, Lab.web6], port: 80, handler: LabServer.web)
-            try daemon.start()
+            if startingDaemon { try daemon.start() }
         } catch {
             down()
             throw error

@@ -82,6 +82,12 @@ public final class LabDaemon: @unchecked Sendable {
         throw LabError("the daemon did not answer on \(controlSocket) within \(Int(timeout)) s:\n\(LabDaemon.tail(process.output()))")
     }
 
+    /// Forgets everything an earlier run left: state file, event log, log. Only while stopped.
+    public func removeFiles() {
+        guard !isRunning else { return }
+        for path in [eventLog, logPath, stateDirectory] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
     /// SIGTERM and wait: the daemon removes its rules, saves its state and exits 0.
     @discardableResult
     public func stop(grace: Double = 15) -> Int32? {
@@ -109,8 +115,8 @@ public final class LabDaemon: @unchecked Sendable {
 
     /// The mangle table of the gateway, as `iptables -S` prints it (IPv4 and IPv6).
     public func rules() -> String {
-        CommandLineTool.run("ip", ["netns", "exec", network.gateway, "iptables", "-w", "-t", "mangle", "-S"]).output
-            + CommandLineTool.run("ip", ["netns", "exec", network.gateway, "ip6tables", "-w", "-t", "mangle", "-S"]).output
+        CommandRunner.run("ip", ["netns", "exec", network.gateway, "iptables", "-w", "-t", "mangle", "-S"]).output
+            + CommandRunner.run("ip", ["netns", "exec", network.gateway, "ip6tables", "-w", "-t", "mangle", "-S"]).output
     }
 
     /// The last lines of a log, for error messages.

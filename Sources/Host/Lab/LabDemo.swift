@@ -52,6 +52,8 @@ public final class LabDemo: @unchecked Sendable {
     private var started = Date()
     private var tally = LabTally()
     private var seenKinds: Set<String> = []
+    /// The latest alert about each client: what a new lock is for.
+    private var lastAlert: [String: DaemonEvent] = [:]
 
     public init(options: Options, output: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -96,7 +98,7 @@ public final class LabDemo: @unchecked Sendable {
         if haveFastTrack {
             supernodes = try lab.startSimulator(role: "supernodes", namespace: lab.network.outside,
                                                 arguments: ["fasttrack-peer"] + Lab.supernodes.flatMap { ["--listen", $0] }
-                                                    + ["--duration", String(Int(options.duration) + 5)])
+                                                    + ["--duration", String(max(1, options.duration - 1))])
             // The peers must listen before the client's first burst.
             usleep(300_000)
             var arguments = ["fasttrack-client"] + Lab.supernodes.flatMap { ["--peer", $0] }
@@ -158,7 +160,11 @@ public final class LabDemo: @unchecked Sendable {
         for line in events.newLines() {
             guard let event = DaemonEvent.parse(line) else { continue }
             tally.add(event)
-            guard let text = event.humanLine else { continue }
+            if event.eventType == "alert", let client = event.client { lastAlert[client] = event }
+            guard var text = event.humanLine else { continue }
+            if event.eventType == "lock", event.rearmed != true, let client = event.client, let cause = lastAlert[client] {
+                text += " (\(cause.proto ?? "?") \(cause.source) -> \(cause.destination))"
+            }
             // Every ping gets an alert and a spoofed reply: show the first of each kind per
             // client and peer, then only the counts in the summary.
             if !options.verbose && (event.eventType == "alert" || event.eventType == "inject" || event.rearmed == true) {

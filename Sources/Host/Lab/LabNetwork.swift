@@ -54,7 +54,7 @@ public struct LabNetwork: Sendable {
     /// Why the lab cannot run here, or nil: root, iproute2 and iptables are needed.
     public static func missingPrerequisite() -> String? {
         if geteuid() != 0 { return "needs root (it creates network namespaces, firewall rules and NFQUEUE readers)" }
-        for tool in ["ip", "iptables", "ip6tables", "sysctl"] where CommandLineTool.locate(tool) == nil {
+        for tool in ["ip", "iptables", "ip6tables", "sysctl"] where CommandRunner.locate(tool) == nil {
             return "needs \(tool) (Debian packages iproute2, iptables, procps)"
         }
         return nil
@@ -100,13 +100,13 @@ public struct LabNetwork: Sendable {
         steps.append((outside, outsideCommands))
         for step in steps {
             let arguments = (step.namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"]
-            let result = CommandLineTool.run("ip", arguments, input: step.commands.joined(separator: "\n") + "\n")
+            let result = CommandRunner.run("ip", arguments, input: step.commands.joined(separator: "\n") + "\n")
             guard result.status == 0 else {
                 destroy()
                 throw LabError("cannot build the lab network (ip \(arguments.joined(separator: " ")) in \(step.namespace ?? "the host")): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
         }
-        let forwarding = CommandLineTool.run("ip", ["netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+        let forwarding = CommandRunner.run("ip", ["netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
         guard forwarding.status == 0 else {
             destroy()
             throw LabError("cannot turn on forwarding on the lab's gateway: \(forwarding.output)")
@@ -137,18 +137,18 @@ public struct LabNetwork: Sendable {
         for name in names {
             for pid in pids(in: name) where pid > 1 && pid != getpid() { kill(pid, SIGKILL) }
         }
-        let existing = Set(CommandLineTool.run("ip", ["netns", "list"]).output.split(whereSeparator: \.isNewline)
+        let existing = Set(CommandRunner.run("ip", ["netns", "list"]).output.split(whereSeparator: \.isNewline)
             .compactMap { $0.split(separator: " ").first.map(String.init) })
         let commands = names.filter(existing.contains).map { "netns delete \($0)" }
         guard !commands.isEmpty else { return }
-        CommandLineTool.run("ip", ["-force", "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
+        CommandRunner.run("ip", ["-force", "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
     }
 
     /// Removes namespaces named `<base>-<pid>-…` whose process is gone: what a run killed
     /// without a chance to clean up left behind. Returns their names.
     @discardableResult
     public static func removeStale(base: String) -> [String] {
-        let listing = CommandLineTool.run("ip", ["netns", "list"])
+        let listing = CommandRunner.run("ip", ["netns", "list"])
         guard listing.status == 0 else { return [] }
         var removed: [String] = []
         defer { remove(namespaces: removed) }

@@ -16,7 +16,7 @@ public final class LabProcess: @unchecked Sendable {
     public init(name: String, namespace: String?, program: String, arguments: [String], logPath: String) throws {
         self.name = name
         self.logPath = logPath
-        guard let ip = CommandLineTool.locate("ip") else { throw LabError("ip (iproute2) is not installed") }
+        guard let ip = CommandRunner.locate("ip") else { throw LabError("ip (iproute2) is not installed") }
         let argv = namespace.map { [ip, "netns", "exec", $0, program] + arguments } ?? [program] + arguments
         let executable = namespace == nil ? program : ip
 

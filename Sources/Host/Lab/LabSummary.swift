@@ -36,7 +36,7 @@ struct LabSummary {
         let supernodePongs = client.count("supernode_pongs")
         let attempts = client.count("tcp_attempts")
         let connected = client.count("tcp_connected")
-        let probesAnswered = client.count("probes_answered")
+        let probesAnswered = tally.probeAnswers[address] ?? 0
         let pingsReached = peers?.count("pings_answered")
         let accepted = peers?.count("tcp_accepted")
         let spoofed = tally.injected[address]?["reply"] ?? 0
@@ -63,7 +63,7 @@ struct LabSummary {
         let lockedFor = Int(tally.lockedSeconds(address, now: now).rounded())
         let rearms = spans.reduce(0) { $0 + $1.rearms }
         let stillLocked = spans.last.map { $0.end == nil } ?? false
-        lines.append("    locked \(spans.count) time\(spans.count == 1 ? "" : "s"), \(lockedFor) s in all, re-armed \(rearms) times\(stillLocked ? ", still locked at the end" : ""); lock probes sent \(probes), answered \(n(probesAnswered))")
+        lines.append("    locked \(spans.count) time\(spans.count == 1 ? "" : "s"), \(lockedFor) s in all, re-armed \(rearms) times\(stillLocked ? ", still locked at the end" : ""); lock probes sent \(probes), answered \(probesAnswered)")
         lines.append("    its web access: \(LabSummary.ratio(before)) ok before the lock, \(LabSummary.ratio(locked)) ok while locked, \(LabSummary.ratio(after)) ok after the lock")
         let flows = (tally.droppedFlows[address] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let flowCount = (tally.droppedFlows[address] ?? [:]).values.reduce(0, +)

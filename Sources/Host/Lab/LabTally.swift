@@ -16,6 +16,8 @@ public struct LabTally: Sendable {
     public private(set) var droppedFlows: [String: [String: Int]] = [:]
     /// Dropped packets by originator address.
     public private(set) var droppedPackets: [String: Int] = [:]
+    /// Lock probes the daemon saw answered, by client.
+    public private(set) var probeAnswers: [String: Int] = [:]
     /// Learned ip[:port] entries, in order.
     public private(set) var learned: [String] = []
     public private(set) var events = 0
@@ -26,7 +28,9 @@ public struct LabTally: Sendable {
         events += 1
         switch event.eventType {
         case "alert":
-            if let client = event.client, let signature = event.alert?.signatureID { alerts[client, default: [:]][signature, default: 0] += 1 }
+            guard let client = event.client, let signature = event.alert?.signatureID else { return }
+            alerts[client, default: [:]][signature, default: 0] += 1
+            if event.alert?.facts?["probe_answer"] == "true" { probeAnswers[client, default: 0] += 1 }
         case "lock":
             guard let client = event.client else { return }
             if event.rearmed == true, var spans = locks[client], let last = spans.indices.last, spans[last].end == nil {
