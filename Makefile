@@ -6,7 +6,7 @@ BUILD_PACKAGES := pkg-config libnetfilter-queue-dev libmnl-dev libpcre2-dev libx
 RUN_PACKAGES := iptables iproute2 conntrack
 BENCH_PACKAGES := libndpi-bin time
 
-.PHONY: all deps bench-deps build release test demo bench bench-live check captures clean
+.PHONY: all deps bench-deps build release test demo demo-replay bench bench-live check captures clean
 
 all: build
 
@@ -40,8 +40,13 @@ test: deps
 	$(SWIFT) test
 	$(SWIFT) run peerwall check --signatures signatures
 
-# Replays the bundled demo capture and prints the text summary.
+# The gateway lab, live (as root): a Kazaa client and an ordinary browser behind the real daemon,
+# in network namespaces of their own; prints what is blocked and why, then a summary.
 demo: build
+	"$$($(SWIFT) build --show-bin-path)/peerwall" lab --signatures signatures
+
+# Replays the bundled demo capture and prints the text summary (no root needed).
+demo-replay: build
 	$(SWIFT) run peerwall replay --signatures signatures --format text demo/gateway.pcap
 
 check: build
@@ -53,6 +58,15 @@ captures: build
 
 bench: bench-deps release
 	Scripts/bench.sh
+
+# Verdicts per second through a real NFQUEUE in the lab's namespaces: peerwall (all plugins)
+# against a minimal C accept loop, in the same run (see BENCHMARKS.md, "Live NFQUEUE").
+bench-live: deps release
+	@mkdir -p bench-out
+	cc -O2 -Wall -Wextra -o bench-out/nfq-accept-loop Scripts/nfq-accept-loop.c $$(pkg-config --cflags --libs libnetfilter_queue libmnl)
+	cc -O2 -Wall -Wextra -o bench-out/bench-sender Scripts/bench-sender.c
+	.build/release/peerwall-bench live --accept-loop bench-out/nfq-accept-loop --sender bench-out/bench-sender \
+		--peerwall .build/release/peerwall --signatures signatures | tee bench-out/live.md
 
 clean:
 	rm -rf .build

@@ -9,7 +9,6 @@ import Glibc
 
 /// Measures the engine's memory per tracked flow: resident memory before and after the engine
 /// tracks `count` distinct flows (one TCP SYN each, all plugins loaded).
-@main
 struct FlowMemoryBenchmark {
     static func residentBytes() -> Int {
         guard let file = fopen("/proc/self/statm", "r") else { return 0 }

@@ -30,6 +30,12 @@ final class QueueCounters: Sendable {
 /// One NFQUEUE, bound through libmnl and the `nfq_nlmsg_*` helpers. Every packet read gets a
 /// verdict: judged ones the handler's, unparseable ones ACCEPT (the kernel already accepted them
 /// into its forwarding path; a message without a packet id cannot be answered at all).
+///
+/// Verdicts are answered in batches: the reader blocks for one packet, then takes whatever is
+/// already waiting (up to `batchLimit`), judges each, and answers them all with one `sendto`.
+/// Consecutive packets with the same verdict and mark share one NFQNL_MSG_VERDICT_BATCH ("every
+/// packet up to this id"), which is safe because the kernel delivers packets in id order and
+/// every earlier one has been answered by then. An idle queue still answers each packet at once.
 final class NetfilterQueue: @unchecked Sendable {
     struct SetupError: Error, CustomStringConvertible {
         let description: String
@@ -45,6 +51,24 @@ final class NetfilterQueue: @unchecked Sendable {
     private static let sendCapacity = 8192
     private var sequence: UInt32 = 1
 
+    /// Most packets judged before their verdicts are sent.
+    static let batchLimit = 64
+    /// A verdict waiting to be sent: the packet id, accept or drop, and the mark to set (if any).
+    private struct PendingVerdict {
+        var id: UInt32
+        var accept: Bool
+        var mark: UInt32?
+    }
+    private let pending: UnsafeMutablePointer<PendingVerdict>
+    private var pendingCount = 0
+    /// The verdict messages of one batch, sent together: at most two messages (each at most
+    /// 48 bytes with a mark) per pending verdict.
+    private let verdictBuffer: UnsafeMutableRawPointer
+    private static let verdictCapacity = NetfilterQueue.batchLimit * 2 * 64
+    /// nfq_nlmsg_parse's attribute table, reused for every packet.
+    private let attributes: UnsafeMutablePointer<UnsafeMutablePointer<nlattr>?>
+    private static let attributeCount = Int(__NFQA_MAX.rawValue)
+
     /// The kernel's largest copy range (NFQNL_MAX_COPY_RANGE is 65531; asking for more is clamped).
     static let copyRange: Int32 = 0xFFFF
 
@@ -59,11 +83,18 @@ final class NetfilterQueue: @unchecked Sendable {
         receiveCapacity = Int(NetfilterQueue.copyRange) + 64 * 1024
         receiveBuffer = .allocate(byteCount: receiveCapacity, alignment: 16)
         sendBuffer = .allocate(byteCount: NetfilterQueue.sendCapacity, alignment: 16)
+        pending = .allocate(capacity: NetfilterQueue.batchLimit)
+        verdictBuffer = .allocate(byteCount: NetfilterQueue.verdictCapacity, alignment: 16)
+        attributes = .allocate(capacity: NetfilterQueue.attributeCount)
+        attributes.initialize(repeating: nil, count: NetfilterQueue.attributeCount)
         guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
             let message = String(cString: strerror(errno))
             mnl_socket_close(socket)
             receiveBuffer.deallocate()
             sendBuffer.deallocate()
+            pending.deallocate()
+            verdictBuffer.deallocate()
+            attributes.deallocate()
             throw SetupError(description: "queue \(number): cannot bind the netlink socket: \(message)")
         }
         portID = mnl_socket_get_portid(socket)
@@ -98,6 +129,9 @@ final class NetfilterQueue: @unchecked Sendable {
         close()
         receiveBuffer.deallocate()
         sendBuffer.deallocate()
+        pending.deallocate()
+        verdictBuffer.deallocate()
+        attributes.deallocate()
     }
 
     private var isClosed = false
@@ -135,6 +169,7 @@ final class NetfilterQueue: @unchecked Sendable {
             dispatch(Int(received), handler: { _, _ in QueueVerdict(accept: true, settle: false) }, ack: { seq, error in
                 if seq == self.sequence { ackError = error }
             })
+            flushVerdicts()
             if let ackError {
                 if ackError == 0 { return }
                 let hint = ackError == EBUSY ? " (another process holds this queue)"
@@ -151,14 +186,24 @@ final class NetfilterQueue: @unchecked Sendable {
     /// waiting on the socket so every packet read gets its verdict.
     func run(shouldStop: () -> Bool, handler: (UnsafeRawBufferPointer, UInt8) -> QueueVerdict) {
         while !shouldStop() {
-            receiveOnce(flags: 0, handler: handler)
+            // Wait for one packet, then take what is already there, and answer them together.
+            if receiveOnce(flags: 0, handler: handler) {
+                for _ in 1..<NetfilterQueue.batchLimit {
+                    guard pendingCount < NetfilterQueue.batchLimit, receiveOnce(flags: Int32(MSG_DONTWAIT), handler: handler) else { break }
+                }
+            }
+            flushVerdicts()
         }
         drain(handler: handler)
     }
 
     /// Answers every packet already waiting, without blocking.
     func drain(handler: (UnsafeRawBufferPointer, UInt8) -> QueueVerdict) {
-        for _ in 0..<1_000_000 where receiveOnce(flags: Int32(MSG_DONTWAIT), handler: handler) {}
+        for _ in 0..<1_000_000 {
+            guard receiveOnce(flags: Int32(MSG_DONTWAIT), handler: handler) else { break }
+            if pendingCount >= NetfilterQueue.batchLimit { flushVerdicts() }
+        }
+        flushVerdicts()
     }
 
     /// One receive; returns false when nothing was waiting (timeout or EAGAIN).
@@ -204,8 +249,8 @@ final class NetfilterQueue: @unchecked Sendable {
 
     private func handlePacket(_ nlh: UnsafeMutablePointer<nlmsghdr>, handler: (UnsafeRawBufferPointer, UInt8) -> QueueVerdict) {
         QueueCounters.bump(counters.packets)
-        var attributes = [UnsafeMutablePointer<nlattr>?](repeating: nil, count: Int(__NFQA_MAX.rawValue))
-        let parsed = attributes.withUnsafeMutableBufferPointer { nfq_nlmsg_parse(nlh, $0.baseAddress) }
+        attributes.update(repeating: nil, count: NetfilterQueue.attributeCount)
+        let parsed = nfq_nlmsg_parse(nlh, attributes)
         guard parsed >= 0, let headerAttribute = attributes[Int(NFQA_PACKET_HDR.rawValue)],
               mnl_attr_get_payload_len(headerAttribute) >= MemoryLayout<nfqnl_msg_packet_hdr>.size else {
             // No packet id: nothing can be answered. The kernel times nothing out, so this is
@@ -232,43 +277,68 @@ final class NetfilterQueue: @unchecked Sendable {
         } else {
             QueueCounters.bump(counters.malformed)
         }
-        sendVerdict(id: id, verdict: verdict, mark: mark)
-    }
-
-    private func sendVerdict(id: UInt32, verdict: QueueVerdict, mark: UInt32) {
-        guard let nlh = nfq_nlmsg_put(sendBuffer.assumingMemoryBound(to: CChar.self), Int32(NFQNL_MSG_VERDICT.rawValue), UInt32(number)) else {
-            QueueCounters.bump(counters.verdictErrors)
-            return
-        }
-        nfq_nlmsg_verdict_put(nlh, Int32(bitPattern: id), verdict.accept ? NF_ACCEPT : NF_DROP)
+        var newMark: UInt32?
         if verdict.accept {
             QueueCounters.bump(counters.accepted)
             if verdict.settle {
                 QueueCounters.bump(counters.settled)
                 // Only our bit changes: other mark bits belong to the administrator's setup.
-                nfq_nlmsg_verdict_put_mark(nlh, (mark & ~PeerwallMarks.settled) | PeerwallMarks.settled)
+                newMark = (mark & ~PeerwallMarks.settled) | PeerwallMarks.settled
             }
         } else {
             QueueCounters.bump(counters.dropped)
         }
+        if pendingCount >= NetfilterQueue.batchLimit { flushVerdicts() }
+        pending[pendingCount] = PendingVerdict(id: id, accept: verdict.accept, mark: newMark)
+        pendingCount += 1
+    }
+
+    /// Sends the pending verdicts in one `sendto`: a run of packets with the same verdict and
+    /// mark as one batch verdict (up to the run's last id), a lone packet as a plain verdict.
+    private func flushVerdicts() {
+        guard pendingCount > 0 else { return }
+        var used = 0
+        var messages = 0
+        var start = 0
+        while start < pendingCount {
+            let first = pending[start]
+            var end = start + 1
+            while end < pendingCount, pending[end].accept == first.accept, pending[end].mark == first.mark { end += 1 }
+            let last = pending[end - 1]
+            let type = end - start > 1 ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT
+            let buffer = (verdictBuffer + used).assumingMemoryBound(to: CChar.self)
+            guard used + 64 <= NetfilterQueue.verdictCapacity, let nlh = nfq_nlmsg_put(buffer, Int32(type.rawValue), UInt32(number)) else {
+                QueueCounters.bump(counters.verdictErrors, by: UInt64(end - start))
+                start = end
+                continue
+            }
+            nfq_nlmsg_verdict_put(nlh, Int32(bitPattern: last.id), first.accept ? NF_ACCEPT : NF_DROP)
+            if let mark = first.mark { nfq_nlmsg_verdict_put_mark(nlh, mark) }
+            used += Int(nlh.pointee.nlmsg_len)
+            messages += 1
+            start = end
+        }
+        let answered = pendingCount
+        pendingCount = 0
+        guard messages > 0 else { return }
         for _ in 0..<8 {
-            if mnl_socket_sendto(socket, nlh, Int(nlh.pointee.nlmsg_len)) >= 0 { return }
+            if mnl_socket_sendto(socket, verdictBuffer, used) >= 0 { return }
             if errno != EINTR && errno != ENOBUFS && errno != EAGAIN { break }
         }
-        QueueCounters.bump(counters.verdictErrors)
+        QueueCounters.bump(counters.verdictErrors, by: UInt64(answered))
     }
 }
 
 /// One line of /proc/net/netfilter/nfnetlink_queue.
-struct KernelQueueStats: Equatable {
-    var queue: UInt16
-    var waiting: UInt64
-    var queueDropped: UInt64
-    var userDropped: UInt64
+public struct KernelQueueStats: Equatable, Sendable {
+    public var queue: UInt16
+    public var waiting: UInt64
+    public var queueDropped: UInt64
+    public var userDropped: UInt64
 
     /// Parses the proc file: queue, portid, waiting, copy mode, copy range, queue dropped,
     /// user dropped, last id, 1.
-    static func parse(_ text: String) -> [UInt16: KernelQueueStats] {
+    public static func parse(_ text: String) -> [UInt16: KernelQueueStats] {
         var result: [UInt16: KernelQueueStats] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -279,8 +349,9 @@ struct KernelQueueStats: Equatable {
         return result
     }
 
-    static func read() -> [UInt16: KernelQueueStats] {
-        let fd = open("/proc/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC)
+    /// The queues of the caller's network namespace, or with `pid` those of that process's.
+    public static func read(pid: pid_t? = nil) -> [UInt16: KernelQueueStats] {
+        let fd = open(pid.map { "/proc/\($0)/net/netfilter/nfnetlink_queue" } ?? "/proc/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [:] }
         defer { Glibc.close(fd) }
         var bytes: [UInt8] = []

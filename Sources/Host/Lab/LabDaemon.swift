@@ -13,6 +13,10 @@ public final class LabDaemon: @unchecked Sendable {
         /// their last packet: tcpOpening, tcpEstablished, tcpClosing, udp.
         public var timeouts = (tcpOpening: 5, tcpEstablished: 300, tcpClosing: 3, udp: 10)
         public var extraArguments: [String] = []
+        /// Install the rules (`--manage-rules`); off when the caller installs its own.
+        public var manageRules = true
+        /// Pin the daemon to this CPU (`taskset`), for measurements.
+        public var cpu: Int?
 
         public init(signatures: String) { self.signatures = signatures }
     }
@@ -40,11 +44,12 @@ public final class LabDaemon: @unchecked Sendable {
 
     /// The daemon's command line after `peerwall`.
     public var arguments: [String] {
-        var arguments = ["run", "--config", configPath, "--manage-rules", "--queue", String(settings.queue),
+        var arguments = ["run", "--config", configPath, "--queue", String(settings.queue),
                          "--lock-seconds", String(settings.lockSeconds), "--signatures", settings.signatures,
                          "--event-log", eventLog, "--state-dir", stateDirectory, "--control-socket", controlSocket]
         for range in LabNetwork.lanRanges { arguments += ["--lan", range] }
         if settings.failOpen { arguments.append("--fail-open") }
+        if settings.manageRules { arguments.append("--manage-rules") }
         return arguments + settings.extraArguments
     }
 
@@ -67,7 +72,8 @@ public final class LabDaemon: @unchecked Sendable {
         } catch {
             throw LabError("cannot write the lab's daemon configuration in \(directory): \(error)")
         }
-        let process = try LabProcess(name: "peerwall", namespace: network.gateway, program: executable, arguments: arguments, logPath: logPath)
+        let process = try LabProcess(name: "peerwall", namespace: network.gateway, program: executable, arguments: arguments,
+                                     logPath: logPath, cpu: settings.cpu)
         self.process = process
         starts += 1
         let deadline = Date().addingTimeInterval(timeout)

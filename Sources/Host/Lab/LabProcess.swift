@@ -12,13 +12,19 @@ public final class LabProcess: @unchecked Sendable {
     private var status: Int32?
     private let lock = NSLock()
 
-    /// Starts `program` with `arguments` in namespace `namespace` (nil: the lab's own).
-    public init(name: String, namespace: String?, program: String, arguments: [String], logPath: String) throws {
+    /// Starts `program` with `arguments` in namespace `namespace` (nil: the lab's own), pinned
+    /// to CPU `cpu` when given (`taskset`, which execs the program in place too).
+    public init(name: String, namespace: String?, program: String, arguments: [String], logPath: String, cpu: Int? = nil) throws {
         self.name = name
         self.logPath = logPath
         guard let ip = CommandRunner.locate("ip") else { throw LabError("ip (iproute2) is not installed") }
-        let argv = namespace.map { [ip, "netns", "exec", $0, program] + arguments } ?? [program] + arguments
-        let executable = namespace == nil ? program : ip
+        var command = [program] + arguments
+        if let cpu {
+            guard let taskset = CommandRunner.locate("taskset") else { throw LabError("taskset (util-linux) is not installed") }
+            command = [taskset, "-c", String(cpu)] + command
+        }
+        let argv = namespace.map { [ip, "netns", "exec", $0] + command } ?? command
+        let executable = argv[0]
 
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard log >= 0 else { throw LabError("cannot open \(logPath): \(String(cString: strerror(errno)))") }
@@ -107,6 +113,16 @@ public final class LabProcess: @unchecked Sendable {
             wait(seconds: 5)
         }
         return exitStatus
+    }
+
+    /// CPU time used so far by all its threads, user and system, in seconds (/proc/PID/stat).
+    public var cpuSeconds: Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Everything the process wrote so far.
