@@ -15,8 +15,9 @@ public final class LabDaemon: @unchecked Sendable {
         public var extraArguments: [String] = []
         /// Install the rules (`--manage-rules`); off when the caller installs its own.
         public var manageRules = true
-        /// Pin the daemon to this CPU (`taskset`), for measurements.
+        /// Pin the daemon to this CPU (`taskset`) and run it at this niceness, for measurements.
         public var cpu: Int?
+        public var nice: Int?
 
         public init(signatures: String) { self.signatures = signatures }
     }
@@ -73,7 +74,7 @@ public final class LabDaemon: @unchecked Sendable {
             throw LabError("cannot write the lab's daemon configuration in \(directory): \(error)")
         }
         let process = try LabProcess(name: "peerwall", namespace: network.gateway, program: executable, arguments: arguments,
-                                     logPath: logPath, cpu: settings.cpu)
+                                     logPath: logPath, cpu: settings.cpu, nice: settings.nice)
         self.process = process
         starts += 1
         let deadline = Date().addingTimeInterval(timeout)

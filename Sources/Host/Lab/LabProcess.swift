@@ -13,12 +13,18 @@ public final class LabProcess: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Starts `program` with `arguments` in namespace `namespace` (nil: the lab's own), pinned
-    /// to CPU `cpu` when given (`taskset`, which execs the program in place too).
-    public init(name: String, namespace: String?, program: String, arguments: [String], logPath: String, cpu: Int? = nil) throws {
+    /// to CPU `cpu` and at niceness `nice` when given (`taskset` and `nice` exec the program in
+    /// place, so the pid stays the program's and its threads inherit both).
+    public init(name: String, namespace: String?, program: String, arguments: [String], logPath: String,
+                cpu: Int? = nil, nice: Int? = nil) throws {
         self.name = name
         self.logPath = logPath
         guard let ip = CommandRunner.locate("ip") else { throw LabError("ip (iproute2) is not installed") }
         var command = [program] + arguments
+        if let nice {
+            guard let tool = CommandRunner.locate("nice") else { throw LabError("nice (coreutils) is not installed") }
+            command = [tool, "-n", String(nice)] + command
+        }
         if let cpu {
             guard let taskset = CommandRunner.locate("taskset") else { throw LabError("taskset (util-linux) is not installed") }
             command = [taskset, "-c", String(cpu)] + command
