@@ -23,7 +23,9 @@ class LabTestCase: XCTestCase {
     var lab: Lab { LabTestCase.shared! }
     var daemon: LabDaemon { lab.daemon }
     private var started: [LabSimulator] = []
-    private var loops: [BrowsingLoop] = []
+    private var loops: [RepeatingTask<LabBrowser.Result>] = []
+    private var servers: [LabServer] = []
+    private var fileSharing: [Lab.FileSharingServers] = []
 
     let kazaa4 = LabNetwork.address4(Lab.kazaa)
     let browser4 = LabNetwork.address4(Lab.browser)
@@ -64,13 +66,18 @@ class LabTestCase: XCTestCase {
         daemon.settings.lockSeconds = LabTestCase.lockSeconds
         daemon.settings.failOpen = false
         daemon.settings.signatures = LabTestCase.signatures
+        daemon.settings.extraArguments = []
     }
 
     override func tearDown() {
         for loop in loops { loop.stop() }
         for simulator in started { simulator.process.stop(grace: 2) }
+        for server in servers { server.stop() }
+        for set in fileSharing { set.stop() }
         loops = []
         started = []
+        servers = []
+        fileSharing = []
         if daemon.isRunning {
             daemon.stop()
         } else if daemon.starts > 0 {
@@ -88,7 +95,7 @@ class LabTestCase: XCTestCase {
         let peers = try start(role: "supernodes", namespace: lab.network.outside,
                               ["fasttrack-peer"] + Lab.supernodes.flatMap { ["--listen", $0] } + ["--duration", String(seconds)])
         // Listening before the client's first ping.
-        XCTAssertTrue(waitUntil(seconds: 5) { self.listening(on: Lab.supernodes) }, "the supernodes did not come up")
+        XCTAssertTrue(waitUntil(seconds: 5) { self.lab.listening(on: Lab.supernodes) }, "the supernodes did not come up")
         return peers
     }
 
@@ -99,15 +106,23 @@ class LabTestCase: XCTestCase {
     }
 
     func start(role: String, namespace: String, _ arguments: [String]) throws -> LabSimulator {
-        let simulator = try lab.startSimulator(role: "\(name)-\(role)", namespace: namespace, arguments: arguments)
+        track(try lab.startSimulator(role: "\(name)-\(role)", namespace: namespace, arguments: arguments))
+    }
+
+    /// Stops `simulator` when the test ends.
+    @discardableResult
+    func track(_ simulator: LabSimulator) -> LabSimulator {
         started.append(simulator)
         return simulator
     }
 
-    /// Whether every `ip:port` has a listening TCP socket outside.
-    func listening(on endpoints: [String]) -> Bool {
-        let output = CommandRunner.run("ip", ["netns", "exec", lab.network.outside, "ss", "-ltn"]).output
-        return endpoints.allSatisfy { output.contains($0 + " ") }
+
+    /// The Napster, AudioGalaxy and FTP servers outside, for this test only, once they listen.
+    func startFileSharingServers(seconds: Double) throws -> Lab.FileSharingServers {
+        let set = try lab.startFileSharingServers(seconds: seconds)
+        fileSharing.append(set)
+        XCTAssertTrue(waitUntil(seconds: 10) { self.lab.listening(on: Lab.FileSharingServers.endpoints) }, "the servers did not come up")
+        return set
     }
 
     /// Waits for the simulator to finish its run and returns its summary.
@@ -153,8 +168,8 @@ class LabTestCase: XCTestCase {
     }
 
     /// Page loads from `client` every `interval` seconds until the test ends (or `stop()`).
-    func browse(from client: LabNetwork.Client, interval: Double = 0.5) -> BrowsingLoop {
-        let loop = BrowsingLoop(namespace: lab.namespace(client), targets: [Lab.web4, Lab.web6], interval: interval, timeout: 1.5)
+    func browse(from client: LabNetwork.Client, interval: Double = 0.5) -> RepeatingTask<LabBrowser.Result> {
+        let loop = RepeatingTask.browsing(from: lab.namespace(client), targets: [Lab.web4, Lab.web6], interval: interval, timeout: 1.5)
         loop.start()
         loops.append(loop)
         return loop

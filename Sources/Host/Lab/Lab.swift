@@ -25,6 +25,38 @@ public final class Lab: @unchecked Sendable {
     public static let audiogalaxyHosts: [UInt8] = [41, 42]
     public static let outsideHosts = supernodeHosts + [webHost, ftpHost] + napsterHosts + audiogalaxyHosts
 
+    public static let ftpServer = LabNetwork.outside4(ftpHost)
+    /// An OpenNap-like server (8888) with its metaserver (8875), and a peer sharing a song on a
+    /// port no port rule covers.
+    public static let napsterServer = LabNetwork.outside4(napsterHosts[0])
+    public static let napsterPeer = LabNetwork.outside4(napsterHosts[1]) + ":5555"
+    /// AudioGalaxy's redirector (on 21, like FTP) and main server (2121), which orders one fetch
+    /// from a satellite.
+    public static let galaxyServer = LabNetwork.outside4(audiogalaxyHosts[0])
+    public static let satellite = LabNetwork.outside4(audiogalaxyHosts[1]) + ":41009"
+    /// The `peerwall-sim` subcommands the Napster and AudioGalaxy part needs.
+    public static let fileSharingSimulators = ["napster-server", "napster-client", "audiogalaxy-server", "audiogalaxy-client", "peer"]
+
+    /// The outside half of the Napster, AudioGalaxy and FTP part.
+    public struct FileSharingServers: Sendable {
+        public let napsterServer: LabSimulator
+        public let napsterPeer: LabSimulator
+        public let galaxyServer: LabSimulator
+        public let satellite: LabSimulator
+        public let ftp: [LabServer]
+
+        public var simulators: [LabSimulator] { [napsterServer, napsterPeer, galaxyServer, satellite] }
+        /// Every address:port they listen on.
+        public static let endpoints = ["\(Lab.napsterServer):8888", "\(Lab.napsterServer):8875", Lab.napsterPeer, "\(Lab.galaxyServer):21",
+                                       "\(Lab.galaxyServer):2121", Lab.satellite, "\(Lab.ftpServer):21", "\(Lab.ftpServer):\(LabFTP.dataPort)"]
+
+        /// Stops them all (the simulators by pid).
+        public func stop() {
+            for simulator in simulators { simulator.process.stop(grace: 2) }
+            for server in ftp { server.stop() }
+        }
+    }
+
     public let network: LabNetwork
     public let daemon: LabDaemon
     public let directory: String
@@ -67,18 +99,55 @@ public final class Lab: @unchecked Sendable {
 
     public func namespace(_ client: LabNetwork.Client) -> String { network.namespace(of: client) }
 
-    /// Starts `peerwall-sim arguments…` in `namespace`, logging to `<directory>/<role>.log`.
+    /// Starts `peerwall-sim arguments…` in `namespace`, logging to `<directory>/<role>.log` (replaced).
     @discardableResult
     public func startSimulator(role: String, namespace: String, arguments: [String]) throws -> LabSimulator {
-        let file = role.map { $0.isLetter || $0.isNumber ? $0 : "-" }
-        let simulator = try LabSimulator(role: role, namespace: namespace, executable: simulatorExecutable, arguments: arguments,
-                                         logPath: directory + "/" + String(file) + ".log")
+        let file = directory + "/" + String(role.map { $0.isLetter || $0.isNumber ? $0 : "-" }) + ".log"
+        // A role started again (the next test) starts a fresh log.
+        try? FileManager.default.removeItem(atPath: file)
+        let simulator = try LabSimulator(role: role, namespace: namespace, executable: simulatorExecutable, arguments: arguments, logPath: file)
         lock.withLock { simulators.append(simulator) }
         return simulator
     }
 
-    /// Runs one more server in the lab's process (FTP, for instance).
-    public func addServer(_ server: LabServer) { lock.withLock { servers.append(server) } }
+    /// Starts the Napster and AudioGalaxy stand-ins outside for `seconds`, and the FTP server.
+    public func startFileSharingServers(seconds: Double) throws -> FileSharingServers {
+        let duration = ["--duration", String(seconds)]
+        let outside = network.outside
+        let napster = try startSimulator(role: "napster server", namespace: outside, arguments: [
+            "napster-server", "--listen", "\(Lab.napsterServer):8888", "--metaserver", "\(Lab.napsterServer):8875",
+            "--advertise", "\(Lab.napsterServer):8888", "--library", "mred@\(Lab.napsterPeer)=Generic Band - Song.mp3"] + duration)
+        let peer = try startSimulator(role: "napster peer", namespace: outside, arguments: ["peer", "--protocol", "napster", "--listen", Lab.napsterPeer] + duration)
+        let galaxy = try startSimulator(role: "audiogalaxy server", namespace: outside, arguments: [
+            "audiogalaxy-server", "--redirector", "\(Lab.galaxyServer):21", "--listen", "\(Lab.galaxyServer):2121",
+            "--advertise", "\(Lab.galaxyServer):2121", "--order", "connect:\(Lab.satellite)"] + duration)
+        let satellite = try startSimulator(role: "satellite", namespace: outside, arguments: ["peer", "--protocol", "audiogalaxy", "--listen", Lab.satellite] + duration)
+        let control = try LabServer(name: "ftp", namespace: outside, addresses: [Lab.ftpServer], port: LabFTP.controlPort,
+                                    handler: LabFTP.control(address: Lab.ftpServer))
+        let data = try LabServer(name: "ftp-data", namespace: outside, addresses: [Lab.ftpServer], port: LabFTP.dataPort, handler: LabFTP.data)
+        lock.withLock { servers += [control, data] }
+        return FileSharingServers(napsterServer: napster, napsterPeer: peer, galaxyServer: galaxy, satellite: satellite, ftp: [control, data])
+    }
+
+    /// A Napster user: logs in to the server it is configured with (as OpenNap clients do; the
+    /// metaserver's port alone is blocked by a port rule), searches, downloads the first hit.
+    public func startNapsterClient(timeout: Double = 3) throws -> LabSimulator {
+        try startSimulator(role: "napster \(LabNetwork.address4(Lab.napster))", namespace: namespace(Lab.napster), arguments: [
+            "napster-client", "--server", "\(Lab.napsterServer):8888", "--nick", "lefty", "--search", "generic band", "--download",
+            "--timeout", String(timeout)])
+    }
+
+    /// An AudioGalaxy satellite: asks the redirector, logs in, shares, makes the ordered transfer.
+    public func startGalaxyClient(timeout: Double = 3) throws -> LabSimulator {
+        try startSimulator(role: "agalaxy \(LabNetwork.address4(Lab.audiogalaxy))", namespace: namespace(Lab.audiogalaxy), arguments: [
+            "audiogalaxy-client", "--redirector", "\(Lab.galaxyServer):21", "--user", "galaxyfan", "--transfers", "1", "--timeout", String(timeout)])
+    }
+
+    /// Whether every `ip:port` has a listening TCP socket outside.
+    public func listening(on endpoints: [String]) -> Bool {
+        let output = CommandRunner.run("ip", ["netns", "exec", network.outside, "ss", "-ltn"]).output
+        return endpoints.allSatisfy { output.contains($0 + " ") }
+    }
 
     /// Stops the simulators (by pid), the daemon (SIGTERM: it removes its rules), the servers,
     /// and deletes the namespaces (with any rules a killed daemon left), killing by pid anything

@@ -92,37 +92,59 @@ public final class LabDemo: @unchecked Sendable {
         let timeline = Timeline(duration: options.duration, lockSeconds: options.lockSeconds)
         let kazaaAddress = LabNetwork.address4(Lab.kazaa)
         let browserAddress = LabNetwork.address4(Lab.browser)
-        let haveFastTrack = LabSimulator.supports(options.simulator, "fasttrack-client")
-        var kazaa: LabSimulator?
-        var supernodes: LabSimulator?
-        if haveFastTrack {
-            supernodes = try lab.startSimulator(role: "supernodes", namespace: lab.network.outside,
-                                                arguments: ["fasttrack-peer"] + Lab.supernodes.flatMap { ["--listen", $0] }
-                                                    + ["--duration", String(max(1, options.duration - 1))])
+        var simulators: [LabSimulator] = []
+        var observed = LabSummary.Observations(lockSeconds: options.lockSeconds)
+        if LabSimulator.supports(options.simulator, "fasttrack-client") {
+            let supernodes = try lab.startSimulator(role: "supernodes", namespace: lab.network.outside,
+                                                    arguments: ["fasttrack-peer"] + Lab.supernodes.flatMap { ["--listen", $0] }
+                                                        + ["--duration", String(max(1, options.duration - 1))])
             // The peers must listen before the client's first burst.
-            usleep(300_000)
+            _ = waitUntil(seconds: 5) { lab.listening(on: Lab.supernodes) }
             var arguments = ["fasttrack-client"] + Lab.supernodes.flatMap { ["--peer", $0] }
             arguments += ["--reping", String(timeline.reping), "--discovery-timeout", "5",
                           "--quit-after", String(timeline.quitAfter), "--duration", String(max(1, options.duration - 2))]
             for at in timeline.downloads { arguments += ["--download", "\(Lab.supernodes[0])@\(at)"] }
-            kazaa = try lab.startSimulator(role: "kazaa \(kazaaAddress)", namespace: lab.namespace(Lab.kazaa), arguments: arguments)
+            let kazaa = try lab.startSimulator(role: "kazaa \(kazaaAddress)", namespace: lab.namespace(Lab.kazaa), arguments: arguments)
+            observed.kazaa = kazaa
+            observed.supernodes = supernodes
+            simulators += [kazaa, supernodes]
             say("kazaa \(kazaaAddress): FastTrack client pinging \(Lab.supernodes.joined(separator: ", ")) every \(Int(timeline.reping)) s, downloads at \(timeline.downloads.map { "\(Int($0)) s" }.joined(separator: ", ")), quits at \(Int(timeline.quitAfter)) s")
         } else {
             say("peerwall-sim has no fasttrack-client here (\(options.simulator)): the lab runs without the Kazaa client")
         }
 
-        let browser = BrowsingLoop(namespace: lab.namespace(Lab.browser), targets: [Lab.web4, Lab.web6], interval: 2) { [self] attempt in
+        var ftp: RepeatingTask<LabFTP.Outcome>?
+        if Lab.fileSharingSimulators.allSatisfy({ LabSimulator.supports(options.simulator, $0) }) {
+            let servers = try lab.startFileSharingServers(seconds: options.duration)
+            _ = waitUntil(seconds: 5) { lab.listening(on: Lab.FileSharingServers.endpoints) }
+            say("outside: Napster server \(Lab.napsterServer):8888 (metaserver :8875), a Napster user sharing a song at \(Lab.napsterPeer), AudioGalaxy redirector \(Lab.galaxyServer):21 ordering a fetch from \(Lab.satellite), FTP server \(Lab.ftpServer):21")
+            let napster = try lab.startNapsterClient()
+            let galaxy = try lab.startGalaxyClient()
+            say("napster \(LabNetwork.address4(Lab.napster)): login, search, download; agalaxy \(LabNetwork.address4(Lab.audiogalaxy)): redirector, login, the ordered transfer")
+            observed.napster = napster
+            observed.galaxy = galaxy
+            observed.fileSharing = servers
+            simulators += [napster, galaxy] + servers.simulators
+            let task = RepeatingTask.ftp(from: lab.namespace(Lab.browser), server: Lab.ftpServer, interval: 10) { [self] attempt in
+                say("browser \(browserAddress) ftp: \(LabDemo.describe(attempt.result))")
+            }
+            task.start()
+            ftp = task
+        } else {
+            say("peerwall-sim has no Napster and AudioGalaxy simulators here: the lab runs without them")
+        }
+
+        let browser = RepeatingTask.browsing(from: lab.namespace(Lab.browser), targets: [Lab.web4, Lab.web6], interval: 2) { [self] attempt in
             say("browser \(browserAddress): \(LabDemo.describe(attempt.result))")
         }
-        let kazaaBrowsing = BrowsingLoop(namespace: lab.namespace(Lab.kazaa), targets: [Lab.web4], interval: 3) { [self] attempt in
+        let kazaaBrowsing = RepeatingTask.browsing(from: lab.namespace(Lab.kazaa), targets: [Lab.web4], interval: 3) { [self] attempt in
             say("kazaa \(kazaaAddress) web: \(LabDemo.describe(attempt.result))")
         }
         browser.start()
         kazaaBrowsing.start()
-        say("browser \(browserAddress): loading a page every 2 s; the Kazaa user browses too, every 3 s")
+        say("browser \(browserAddress): loading a page every 2 s\(ftp == nil ? "" : ", an FTP session every 10 s"); the Kazaa user browses too, every 3 s")
 
         let events = LineFollower(path: lab.daemon.eventLog)
-        let simulators = [kazaa, supernodes].compactMap { $0 }
         let deadline = Date().addingTimeInterval(options.duration)
         // Bounded by the deadline; a stop request ends it early.
         while Date() < deadline {
@@ -132,26 +154,38 @@ public final class LabDemo: @unchecked Sendable {
             }
             report(events: events, simulators: simulators)
         }
-        browser.stop()
-        kazaaBrowsing.stop()
+        for task in [browser, kazaaBrowsing] { task.stop() }
+        ftp?.stop()
         for simulator in simulators {
-            // The client's duration ends before the lab's; its summary line is then written.
+            // The simulators' runs end just before the lab's; their summary lines are then written.
             simulator.process.wait(seconds: stopped.load(ordering: .relaxed) ? 0 : 3)
             simulator.process.stop(grace: 2)
         }
         report(events: events, simulators: simulators)
-        let status = try? lab.daemon.status()
+        observed.status = try? lab.daemon.status()
         let exit = lab.daemon.stop()
         let rulesLeft = lab.daemon.rules().contains("PEERWALL")
         report(events: events, simulators: simulators)
         say("daemon stopped with status \(exit.map(String.init) ?? "?")\(rulesLeft ? "; its rules are STILL in place" : ", its rules removed")")
 
-        let summary = LabSummary(tally: tally, now: Date().timeIntervalSince1970, kazaa: kazaa, supernodes: supernodes,
-                                 kazaaAddress: kazaaAddress, kazaaBrowsing: kazaaBrowsing.results,
-                                 browserAddress: browserAddress, browsing: browser.results, status: status,
-                                 elapsed: Date().timeIntervalSince(started), lockSeconds: options.lockSeconds)
+        observed.tally = tally
+        observed.now = Date().timeIntervalSince1970
+        observed.elapsed = Date().timeIntervalSince(started)
+        observed.kazaaBrowsing = kazaaBrowsing.results
+        observed.browsing = browser.results
+        observed.ftp = ftp?.results
+        let summary = LabSummary(observed)
         printLock.withLock { for line in summary.lines { output(line) } }
         return summary.passed && exit == 0 && !rulesLeft
+    }
+
+    private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
     }
 
     // MARK: Reporting
@@ -178,6 +212,14 @@ public final class LabDemo: @unchecked Sendable {
         }
         for simulator in simulators {
             for line in simulator.newLines() { say("\(simulator.role): \(line)") }
+        }
+    }
+
+    static func describe(_ outcome: LabFTP.Outcome) -> String {
+        switch outcome {
+        case .ok(let bytes): return "RETR lab-file.bin ok, \(bytes) bytes"
+        case .noConnection(let why): return "no control connection to \(Lab.ftpServer):21 (\(why))"
+        case .failed(let step): return "failed at \(step)"
         }
     }
 
