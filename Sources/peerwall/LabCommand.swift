@@ -11,12 +11,13 @@ struct LabCommand: ParsableCommand {
         discussion: """
             Builds a LAN of clients (each in a network namespace of its own), a gateway and an outside \
             network, joined by veth pairs, using only 10.99.0.0/16 and fd00:99::/48; runs `peerwall run \
-            --manage-rules` on the gateway, a simulated Kazaa client and an ordinary browsing client on \
-            the LAN, and stand-in supernodes and a web server outside. Prints what is blocked and why \
-            as it happens, then a summary. Everything it made is removed at the end, on Ctrl-C and on \
-            SIGTERM. Exit status: 0 when the P2P client was cut off and the ordinary client was \
-            unaffected, 1 when not, 69 when a tool is missing, 71 when the lab could not be built, \
-            77 when not run as root.
+            --manage-rules` on the gateway; on the LAN a simulated Kazaa client, Napster client and \
+            AudioGalaxy client (peerwall-sim, found beside this program) and an ordinary client loading web \
+            pages and fetching a file by FTP; outside, stand-in supernodes, servers and peers, a web server \
+            and an FTP server. Prints what is blocked and why as it happens, then a summary. Everything it \
+            made is removed at the end, on Ctrl-C and on SIGTERM. Exit status: 0 when the file-sharing \
+            clients were cut off and the ordinary client was unaffected, 1 when not, 69 when a tool is \
+            missing, 71 when the lab could not be built, 77 when not run as root, 130 when interrupted.
             """)
 
     @Option(help: ArgumentHelp("How long to run, in seconds.", valueName: "SECONDS"))
@@ -88,6 +89,7 @@ struct LabCommand: ParsableCommand {
             printError("peerwall lab: \(error)")
             throw ExitCode(71)
         }
+        if demo.wasInterrupted { throw ExitCode(130) }
         if !passed { throw ExitCode(1) }
     }
 }

@@ -33,7 +33,8 @@ public final class LabDemo: @unchecked Sendable {
 
         public init(duration: Double, lockSeconds: Int) {
             let lock = Double(max(lockSeconds, 2))
-            reping = max(2, (lock / 2).rounded())
+            // Pings within half a lock time keep the lock re-armed; a short run pings sooner.
+            reping = max(2, min((lock / 2).rounded(), (duration / 6).rounded()))
             downloads = [reping * 1.5]
             // Quit halfway between two pings, leaving time for the lock to run out and for a
             // few page loads after it.
@@ -59,6 +60,9 @@ public final class LabDemo: @unchecked Sendable {
         self.options = options
         self.output = output
     }
+
+    /// Whether the run was ended early.
+    public var wasInterrupted: Bool { stopped.load(ordering: .relaxed) }
 
     /// Ends the run early (Ctrl-C): the summary and the clean-up still happen.
     public func requestStop() {
@@ -174,6 +178,7 @@ public final class LabDemo: @unchecked Sendable {
         observed.kazaaBrowsing = kazaaBrowsing.results
         observed.browsing = browser.results
         observed.ftp = ftp?.results
+        observed.interrupted = stopped.load(ordering: .relaxed)
         let summary = LabSummary(observed)
         printLock.withLock { for line in summary.lines { output(line) } }
         return summary.passed && exit == 0 && !rulesLeft

@@ -144,6 +144,14 @@ public struct LabNetwork: Sendable {
         CommandRunner.run("ip", ["-force", "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
     }
 
+    /// Whether `pid` runs: it exists and is not a zombie (a killed run whose parent is gone may
+    /// wait a while to be reaped).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
     /// Removes namespaces named `<base>-<pid>-…` whose process is gone: what a run killed
     /// without a chance to clean up left behind. Returns their names.
     @discardableResult
@@ -156,7 +164,7 @@ public struct LabNetwork: Sendable {
             guard let name = line.split(separator: " ").first.map(String.init), name.hasPrefix(base + "-") else { continue }
             let rest = name.dropFirst(base.count + 1)
             guard let pid = pid_t(rest.prefix { $0.isNumber }), pid > 0 else { continue }
-            if kill(pid, 0) == 0 || errno == EPERM { continue }
+            if isAlive(pid) { continue }
             removed.append(name)
         }
         return removed

@@ -19,6 +19,8 @@ struct LabSummary {
         var fileSharing: Lab.FileSharingServers?
         var ftp: [RepeatingTask<LabFTP.Outcome>.Attempt]?
         var status: StatusReport?
+        /// Ended early by a signal: the figures are partial.
+        var interrupted = false
 
         init(lockSeconds: Int) { self.lockSeconds = lockSeconds }
     }
@@ -52,7 +54,11 @@ struct LabSummary {
             lines.append("  daemon: no status (it was not answering at the end)")
             passed = false
         }
-        lines.append(passed ? "Result: as expected." : "Result: NOT as expected (see above).")
+        if observed.interrupted {
+            lines.append("Result: interrupted after \(Int(observed.elapsed.rounded())) s; the figures are partial.")
+        } else {
+            lines.append(passed ? "Result: as expected." : "Result: NOT as expected (see above).")
+        }
     }
 
     private mutating func addKazaa(_ observed: Observations, client: LabSimulator) {
