@@ -51,7 +51,7 @@ final class LabReportTests: XCTestCase {
         XCTAssertEqual(tally.locks["10.99.1.10"]?.map(\.rearms), [1, 0])
         XCTAssertEqual(tally.lockedSeconds("10.99.1.10", now: start + 60), 40, accuracy: 0.001)
         XCTAssertEqual(tally.probeAnswers["10.99.1.10"], 1)
-        XCTAssertEqual(tally.alertCount("10.99.1.10", prefix: "fasttrack."), 1)
+        XCTAssertEqual(tally.alerts["10.99.1.10"], ["fasttrack.udp.pong": 1])
     }
 
     func testTimelineShowsTheLockItsRearmingAndItsEndWithinTheRun() {

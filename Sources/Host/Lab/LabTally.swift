@@ -68,8 +68,4 @@ public struct LabTally: Sendable {
     public func lockedSeconds(_ client: String, now: Double) -> Double {
         (locks[client] ?? []).reduce(0) { $0 + (($1.end ?? now) - $1.start) }
     }
-
-    public func alertCount(_ client: String, prefix: String) -> Int {
-        (alerts[client] ?? [:]).filter { $0.key.hasPrefix(prefix) }.values.reduce(0, +)
-    }
 }
