@@ -115,6 +115,44 @@ final class LiveQueueTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(try ControlClient.send(.status, socketPath: socket).status).injectFailures, 0)
     }
 
+    func testBurstsOfAcceptedAndDroppedPacketsEachKeepTheirOwnVerdict() throws {
+        // Bursts make the daemon answer many packets at once (runs of equal verdicts as one batch
+        // verdict): every dropped datagram must stay dropped, every accepted one arrive.
+        _ = try startDaemon(signatures: TestPaths.shippedSignatures)
+        var receivers: [UInt16: NamespaceSocket] = [:]
+        defer { for receiver in receivers.values { receiver.close() } }
+        for port: UInt16 in [5000, 1214] {
+            let receiver = try NamespaceSocket.open(in: wan, for: server4, type: SOCK_DGRAM)
+            var size: Int32 = 8 << 20
+            setsockopt(receiver.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+            try receiver.bind(port: port)
+            receivers[port] = receiver
+        }
+        let sender = try NamespaceSocket.open(in: lan, for: server4, type: SOCK_DGRAM)
+        defer { sender.close() }
+        let groups = 60, perGroup = 10
+        for group in 0..<groups {
+            for index in 0..<perGroup { try sender.send([UInt8(group), UInt8(index), 1, 2, 3], to: server4, port: 5000) }
+            try sender.send([0x27, 0x00, 0x00, 0x00], to: server4, port: 1214)
+        }
+        func count(_ port: UInt16, expecting: Int) -> Int {
+            guard let receiver = receivers[port] else { return -1 }
+            receiver.setTimeout(milliseconds: 1500)
+            var buffer = [UInt8](repeating: 0, count: 64)
+            var received = 0
+            for _ in 0..<(expecting + 10) {
+                guard buffer.withUnsafeMutableBytes({ recv(receiver.fd, $0.baseAddress, $0.count, 0) }) >= 0 else { break }
+                received += 1
+            }
+            return received
+        }
+        XCTAssertEqual(count(5000, expecting: groups * perGroup), groups * perGroup, "accepted datagrams were lost")
+        XCTAssertEqual(count(1214, expecting: 0), 0, "dropped datagrams got through")
+        let status = try XCTUnwrap(try daemon.map { try $0.status() })
+        XCTAssertEqual(status.queues.first?.verdictErrors, 0)
+        XCTAssertGreaterThanOrEqual(status.queues.first?.dropped ?? 0, UInt64(groups), "fewer drops than dropped datagrams")
+    }
+
     // MARK: The daemon
 
     /// `peerwall run` on the gateway, the way the lab runs it; waits until it answers.
