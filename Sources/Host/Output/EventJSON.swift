@@ -6,7 +6,15 @@ extension EngineEvent {
 
     /// The same line as UTF-8 bytes, without a line end.
     public var jsonBytes: [UInt8] {
-        var line = JSONLine()
+        var bytes: [UInt8] = []
+        appendJSON(to: &bytes)
+        return bytes
+    }
+
+    /// Appends the line (without a line end) to `output`, building it in place.
+    public func appendJSON(to output: inout [UInt8]) {
+        var line = JSONLine(appendingTo: &output)
+        defer { line.finish(into: &output) }
         switch self {
         case .flow(let e):
             line.add("timestamp", e.timestamp)
@@ -99,6 +107,5 @@ extension EngineEvent {
             stats.add("signatures", counts: e.perSignature)
             line.add("stats", object: stats)
         }
-        return line.finishedBytes
     }
 }

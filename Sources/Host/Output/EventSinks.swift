@@ -6,7 +6,7 @@ public final class JSONLinesSink: EngineEventSink {
 
     public init(writer: LineWriter) { self.writer = writer }
 
-    public func emit(_ event: EngineEvent) { writer.write(line: event.jsonBytes) }
+    public func emit(_ event: EngineEvent) { writer.writeLine { event.appendJSON(to: &$0) } }
 
     public func flush() { writer.flush() }
 }

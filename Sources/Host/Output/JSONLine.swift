@@ -4,10 +4,25 @@ import PluginAPI
 /// that event output needs no reflection, allocates one buffer per event, and keeps a stable
 /// field order for golden files.
 struct JSONLine {
-    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private(set) var bytes: [UInt8] = []
     private var first = true
 
-    init() { bytes.reserveCapacity(384) }
+    init() {
+        bytes.reserveCapacity(384)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    /// Builds the object at the end of `buffer`, which is borrowed until `finish(into:)`.
+    init(appendingTo buffer: inout [UInt8]) {
+        swap(&bytes, &buffer)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    /// Closes the object and hands the buffer back.
+    mutating func finish(into buffer: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "}"))
+        swap(&bytes, &buffer)
+    }
 
     private mutating func key(_ name: StaticString) {
         if !first { bytes.append(UInt8(ascii: ",")) }

@@ -25,6 +25,13 @@ public final class LineWriter {
 
     public func write(line: String) { write(line: Array(line.utf8)) }
 
+    /// Lets `body` append one line's bytes straight into the buffer; the line end is added here.
+    public func writeLine(_ body: (inout [UInt8]) -> Void) {
+        body(&buffer)
+        buffer.append(0x0A)
+        if buffer.count >= LineWriter.flushThreshold { flush() }
+    }
+
     public func write(line: [UInt8]) {
         buffer.append(contentsOf: line)
         buffer.append(0x0A)
