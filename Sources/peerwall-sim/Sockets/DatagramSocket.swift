@@ -10,19 +10,8 @@ final class DatagramSocket {
     let local: Endpoint
 
     init(bind endpoint: Endpoint) throws {
-        let fd = socket(SocketAddress.family(endpoint), Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
-        self.fd = fd
+        fd = try Sockets.bound(Int32(SOCK_DGRAM.rawValue), to: endpoint, label: "udp")
         local = endpoint
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        try Sockets.setNonBlocking(fd)
-        let result = SocketAddress.with(endpoint) { Glibc.bind(fd, $0, $1) }
-        guard result == 0 else {
-            let error = SocketError("bind \(endpoint) (udp)")
-            Glibc.close(fd)
-            throw error
-        }
     }
 
     deinit { Glibc.close(fd) }

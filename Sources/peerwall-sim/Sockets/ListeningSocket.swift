@@ -10,19 +10,13 @@ final class ListeningSocket {
     let local: Endpoint
 
     init(bind endpoint: Endpoint) throws {
-        let fd = socket(SocketAddress.family(endpoint), Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
+        let fd = try Sockets.bound(Int32(SOCK_STREAM.rawValue), to: endpoint, label: "tcp")
+        guard listen(fd, 64) == 0 else {
+            Glibc.close(fd)
+            throw SocketError("listen \(endpoint)")
+        }
         self.fd = fd
         local = endpoint
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        try Sockets.setNonBlocking(fd)
-        guard SocketAddress.with(endpoint, { Glibc.bind(fd, $0, $1) }) == 0 else {
-            let error = SocketError("bind \(endpoint) (tcp)")
-            Glibc.close(fd)
-            throw error
-        }
-        guard listen(fd, 64) == 0 else { throw SocketError("listen \(endpoint)") }
     }
 
     deinit { Glibc.close(fd) }

@@ -6,6 +6,23 @@ import Glibc
 
 /// Socket helpers shared by the live simulators.
 enum Sockets {
+    /// A non-blocking socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to `endpoint`, with
+    /// SO_REUSEADDR so a restarted simulator can take its port back at once.
+    static func bound(_ type: Int32, to endpoint: Endpoint, label: String) throws -> Int32 {
+        let fd = socket(SocketAddress.family(endpoint), type, 0)
+        guard fd >= 0 else { throw SocketError("socket") }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        do {
+            try setNonBlocking(fd)
+            guard SocketAddress.with(endpoint, { Glibc.bind(fd, $0, $1) }) == 0 else { throw SocketError("bind \(endpoint) (\(label))") }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        return fd
+    }
+
     static func setNonBlocking(_ fd: Int32) throws {
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw SocketError("fcntl") }
