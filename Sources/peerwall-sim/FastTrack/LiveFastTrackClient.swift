@@ -182,9 +182,13 @@ struct LiveFastTrackClient {
         let known = client.configuration.peers.contains(from)
         switch FastTrackWire.classify(payload) {
         case let .ping(network):
-            tally.pingsAnswered += 1
-            if !known { tally.probesAnswered += 1 }
-            log.write(now, "udp ping (\(network)) < \(from)\(known ? "" : ", a probe"): answering")
+            // A client that has quit answers nothing; say so, and count only real answers.
+            let answering = client.mode != .stopped
+            if answering {
+                tally.pingsAnswered += 1
+                if !known { tally.probesAnswered += 1 }
+            }
+            log.write(now, "udp ping (\(network)) < \(from)\(known ? "" : ", a probe"): \(answering ? "answering" : "not answering (quit)")")
         case let .supernodePong(network):
             tally.supernodePongs += 1
             log.write(now, "udp supernode pong (\(network)) < \(from)")
