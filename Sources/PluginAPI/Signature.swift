@@ -295,17 +295,6 @@ public struct SignatureSet: Sendable {
     }
 }
 
-/// A parameter or signature that a plugin rejects when it is constructed.
-public struct SignatureParameterError: Error, Sendable, CustomStringConvertible {
-    public let file: String
-    public let line: Int
-    public let message: String
-
-    public init(file: String, line: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { "\(file):\(line): \(message)" }
-}
+/// A parameter or signature that a plugin rejects when it is constructed: a `Diagnostic`, so
+/// the host reports it like any other problem of the file.
+public typealias SignatureParameterError = Diagnostic

@@ -1,3 +1,4 @@
+import PluginAPI
 /// The problems found while reading one file, each at its line. Structural problems (what the
 /// schema also catches) are kept apart so that a file the schema rejected is not reported twice.
 struct DiagnosticLog {

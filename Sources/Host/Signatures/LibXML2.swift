@@ -1,3 +1,4 @@
+import PluginAPI
 import CLibXML2
 import Foundation
 

@@ -1,3 +1,4 @@
+import PluginAPI
 /// A file (or set of files) rejected as a whole. Carries every problem found, in file and line order.
 public struct LoadError: Error, Sendable, CustomStringConvertible {
     public let diagnostics: [Diagnostic]

@@ -1,3 +1,4 @@
+import PluginAPI
 import CLibXML2
 
 /// Parses untrusted XML (signature and configuration files) into `ParsedElement` values and

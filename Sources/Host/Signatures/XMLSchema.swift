@@ -1,3 +1,4 @@
+import PluginAPI
 import CLibXML2
 
 /// A compiled XML Schema (XSD 1.0), used to validate documents before they are interpreted.

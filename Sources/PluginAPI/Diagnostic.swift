@@ -1,6 +1,6 @@
 /// One problem found in a file, at a line. Loaders report every problem they find, so a
 /// rejected file can be fixed in one pass.
-public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     public let file: String
     /// 1-based; 0 when the problem concerns the file as a whole (missing, unreadable).
     public let line: Int
